@@ -1,0 +1,19 @@
+"""course_lib: the helper library of the Perceptual Losses course.
+
+Johnson, Alahi, Fei-Fei, "Perceptual Losses for Real-Time Style Transfer and
+Super-Resolution", ECCV 2016. One small module per job:
+
+- :mod:`course_lib.config`: device, fast/full mode, data folder
+- :mod:`course_lib.images`: load, save and show images as 1×3×H×W tensors in [0, 1]
+- :mod:`course_lib.vgg`: the frozen loss network returning named activations
+- :mod:`course_lib.losses`: pixel, feature, Gram/style and total-variation losses
+- :mod:`course_lib.data`: where images come from (data folder, downloads, samples)
+"""
+
+from . import config, data, images, losses, vgg
+from .images import load_image, save_image, show_images
+from .vgg import VGGFeatures
+
+__version__ = "0.1.0"
+__all__ = ["config", "data", "images", "losses", "vgg", "load_image", "save_image",
+           "show_images", "VGGFeatures"]

@@ -1,0 +1,148 @@
+"""Reading, writing and showing images as float tensors in [0, 1].
+
+Every image in the course is a tensor of shape 1×3×H×W with values in [0, 1]; the
+loss network (:mod:`course_lib.vgg`) applies the ImageNet normalisation itself.
+Whatever a user hands in (grey, RGBA, palette, CMYK, 16-bit, rotated phone photos)
+becomes RGB here, and anything that cannot be read is refused with a ``ValueError``
+that names the file and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms import functional as TF
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+MIN_SIDE = 16  # the transformation network downsamples by 4 and VGG's relu4_3 by 8
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS  # larger images are refused before decoding (decompression bombs)
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any PIL mode to 8-bit RGB; transparent pixels are composited on white."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img).astype(np.float64)
+        if img.mode == "F":
+            scale = 1.0 if arr.max(initial=0.0) <= 1.0 else 255.0
+        else:  # 16-bit (or 32-bit int holding 16-bit) greyscale
+            scale = 65535.0 if arr.max(initial=0.0) > 255 or img.mode.startswith("I;16") else 255.0
+        arr = np.clip(np.rint(arr / scale * 255.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(arr, mode="L").convert("RGB")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def _resize(img: Image.Image, size: int | tuple[int, int]) -> Image.Image:
+    """``size`` int: the longer side becomes ``size`` (aspect kept); (H, W): exactly that."""
+    if isinstance(size, int):
+        w, h = img.size
+        scale = size / max(w, h)
+        target = [max(1, round(h * scale)), max(1, round(w * scale))]
+    else:
+        target = [int(size[0]), int(size[1])]
+    return TF.resize(img, target, interpolation=InterpolationMode.BICUBIC, antialias=True)
+
+
+def load_image(path: str | os.PathLike, size: int | tuple[int, int] | None = None,
+               min_side: int = MIN_SIDE, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
+    """Read an image file as a 1×3×H×W float tensor in [0, 1].
+
+    EXIF orientation is applied; grey, RGBA, palette, CMYK and 16-bit inputs become RGB.
+    ``size``: None keeps the size; an int scales the longer side to it; (H, W) resizes exactly.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file for a
+    non-image, corrupt or truncated data, an image smaller than ``min_side`` pixels on a side,
+    or one with more than ``max_pixels`` pixels.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below
+            with Image.open(path) as img:
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise ValueError(f"{path}: image is {w}×{h} = {w * h:,} pixels, more than the "
+                                     f"limit of {max_pixels:,} (possible decompression bomb); "
+                                     f"pass max_pixels= to allow it")
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                rgb = _to_rgb(img)
+    except UnidentifiedImageError:
+        raise ValueError(f"{path}: not an image file, or a format Pillow cannot read") from None
+    except Image.DecompressionBombError as err:
+        raise ValueError(f"{path}: refused as a possible decompression bomb ({err})") from None
+    except (OSError, SyntaxError) as err:
+        raise ValueError(f"{path}: corrupt or truncated image data ({err})") from None
+    if min(rgb.size) < min_side:
+        raise ValueError(f"{path}: image is {rgb.size[0]}×{rgb.size[1]}, smaller than the "
+                         f"{min_side} pixels a side the networks need")
+    if size is not None:
+        rgb = _resize(rgb, size)
+    return TF.to_tensor(rgb).unsqueeze(0)
+
+
+def to_pil(image: torch.Tensor) -> Image.Image:
+    """A 3×H×W or 1×3×H×W tensor in [0, 1] (values outside are clipped) as a PIL image."""
+    if image.dim() == 4:
+        if image.shape[0] != 1:
+            raise ValueError(f"expected one image, got a batch of {image.shape[0]}")
+        image = image[0]
+    return TF.to_pil_image(image.detach().float().clamp(0, 1).cpu())
+
+
+def save_image(image: torch.Tensor, path: str | os.PathLike) -> Path:
+    """Write a 1×3×H×W (or 3×H×W) tensor in [0, 1] to ``path``; the format follows the suffix.
+
+    The file is written to a temporary name in the same folder and renamed, so an
+    interrupted save never leaves a half-written image behind.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ValueError(f"{path}: unknown image suffix; use one of {', '.join(IMAGE_SUFFIXES)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pil = to_pil(image)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pil.save(f, format=Image.registered_extensions()[path.suffix.lower()])
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def show_images(images: Sequence[torch.Tensor], titles: Sequence[str] | None = None,
+                ncols: int | None = None, size: float = 4.0):
+    """Show images side by side (a grid of ``ncols`` columns) with titles; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    images = list(images)
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"{len(images)} images but {len(titles)} titles")
+    ncols = ncols or len(images)
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(to_pil(images[i]))
+            if titles is not None:
+                ax.set_title(titles[i])
+    fig.tight_layout()
+    return fig

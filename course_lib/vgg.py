@@ -1,0 +1,163 @@
+"""The loss network φ: a frozen VGG that returns named activations (paper §3).
+
+Johnson et al. use VGG-16 pretrained on ImageNet as a fixed loss network: the feature
+reconstruction loss compares activations at relu2_2 (or relu3_3), the style loss compares
+Gram matrices at relu1_2, relu2_2, relu3_3 and relu4_3.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Iterable
+from urllib.error import URLError
+
+import torch
+from torch import nn
+from torchvision import models
+
+# Convolutions per block; every conv is followed by a ReLU, every block by a max-pool.
+_BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
+_TORCHVISION = {
+    "vgg16": (models.vgg16, models.VGG16_Weights.IMAGENET1K_V1),
+    "vgg19": (models.vgg19, models.VGG19_Weights.IMAGENET1K_V1),
+}
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+RANDOM_SEED = 0
+
+
+class RandomWeightsWarning(UserWarning):
+    """The loss network has random weights: its 'features' are not perceptual."""
+
+
+def layer_names(arch: str = "vgg16") -> list[str]:
+    """Names of ``torchvision.models.<arch>().features`` in order: conv1_1, relu1_1, ..., pool5."""
+    if arch not in _BLOCKS:
+        raise ValueError(f"arch must be one of {sorted(_BLOCKS)}, got {arch!r}")
+    names = []
+    for block, convs in enumerate(_BLOCKS[arch], start=1):
+        for i in range(1, convs + 1):
+            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
+        names.append(f"pool{block}")
+    return names
+
+
+def _random_vgg(arch: str) -> nn.Module:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(RANDOM_SEED)
+        model = _TORCHVISION[arch][0](weights=None)
+    message = (f"\n{'!' * 78}\n!! {arch.upper()} WITH RANDOM WEIGHTS (seed {RANDOM_SEED}): its features are NOT "
+               f"perceptual.\n!! Losses and images computed with it only show the mechanics.\n"
+               f"!! For the real thing: COURSE_VGG_WEIGHTS=imagenet (needs the torchvision\n!! download "
+               f"or its cached file) or COURSE_VGG_WEIGHTS=/path/to/{arch}.pth.\n{'!' * 78}")
+    print(message, file=sys.stderr)
+    warnings.warn(f"{arch} loss network has random weights (seed {RANDOM_SEED}); features are not "
+                  f"perceptual", RandomWeightsWarning, stacklevel=3)
+    return model
+
+
+def _imagenet_vgg(arch: str) -> nn.Module:
+    builder, weights = _TORCHVISION[arch]
+    try:
+        return builder(weights=weights)
+    except (URLError, OSError, RuntimeError) as err:
+        cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+        raise RuntimeError(
+            f"Could not load torchvision's {weights} ({err}).\n"
+            f"Fix one of these ways:\n"
+            f"  * connect to the internet once: torchvision downloads {weights.url}\n"
+            f"    and caches it as {cached};\n"
+            f"  * copy that file there by hand (set TORCH_HOME to change the cache folder);\n"
+            f"  * pass weights='/path/to/{arch}.pth' (a torchvision state dict), or set\n"
+            f"    COURSE_VGG_WEIGHTS to that path;\n"
+            f"  * or, to only see the mechanics, weights=None (random, not perceptual).") from err
+
+
+def _local_vgg(arch: str, path: Path) -> nn.Module:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: VGG weights file not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{path}: not a loadable torch state dict ({err})") from err
+    model = _TORCHVISION[arch][0](weights=None)
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as err:
+        raise ValueError(f"{path}: not a torchvision {arch} state dict ({err})") from err
+    return model
+
+
+def load_vgg(arch: str = "vgg16", weights: str | os.PathLike | None = "imagenet") -> tuple[nn.Module, str]:
+    """A torchvision VGG and a description of its weights.
+
+    ``weights``: ``"imagenet"`` (torchvision's IMAGENET1K_V1 through its own download and cache),
+    a path to a torchvision-format state dict, ``None`` or ``"random"`` (seeded random init, with a
+    loud warning), or ``"auto"`` (ImageNet if it can be loaded, otherwise random, said loudly).
+    """
+    if arch not in _TORCHVISION:
+        raise ValueError(f"arch must be one of {sorted(_TORCHVISION)}, got {arch!r}")
+    if weights is None or weights == "random":
+        return _random_vgg(arch), f"random (seed {RANDOM_SEED})"
+    if weights == "imagenet":
+        return _imagenet_vgg(arch), "imagenet"
+    if weights == "auto":
+        try:
+            return _imagenet_vgg(arch), "imagenet"
+        except RuntimeError as err:
+            print(f"ImageNet weights unavailable: {str(err).splitlines()[0]}", file=sys.stderr)
+            return _random_vgg(arch), f"random (seed {RANDOM_SEED})"
+    return _local_vgg(arch, Path(weights)), str(weights)
+
+
+class VGGFeatures(nn.Module):
+    """Frozen VGG returning ``{layer name: activation}`` for images in [0, 1].
+
+    The ImageNet normalisation is applied inside. Only the layers up to the deepest one
+    requested are kept, so relu2_2 alone costs 9 of VGG-16's 31 feature layers.
+    ``weights`` as in :func:`load_vgg`; notebooks pass :func:`course_lib.config.vgg_weights`.
+
+    >>> VGGFeatures(("relu4_3",), weights=None)(torch.rand(1, 3, 64, 64))["relu4_3"].shape
+    torch.Size([1, 512, 8, 8])
+    """
+
+    def __init__(self, layers: Iterable[str] = ("relu1_2", "relu2_2", "relu3_3", "relu4_3"),
+                 arch: str = "vgg16", weights: str | os.PathLike | None = "imagenet") -> None:
+        super().__init__()
+        self.layers = tuple(layers)
+        names = layer_names(arch)
+        unknown = [name for name in self.layers if name not in names]
+        if unknown or not self.layers:
+            raise ValueError(f"unknown {arch} layer(s) {unknown or '(none given)'}; "
+                             f"choose from {', '.join(names)}")
+        model, self.weights_source = load_vgg(arch, weights)
+        last = max(names.index(name) for name in self.layers)
+        self.features = model.features[: last + 1]
+        for module in self.features:
+            if isinstance(module, nn.ReLU):
+                module.inplace = False  # an in-place ReLU would overwrite the conv outputs we return
+        self._names = names[: last + 1]
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True) -> "VGGFeatures":
+        """Always stays in eval mode: the loss network is fixed (paper §3)."""
+        return super().train(False)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = (images - self.mean) / self.std
+        wanted = set(self.layers)
+        out = {}
+        for name, module in zip(self._names, self.features):
+            x = module(x)
+            if name in wanted:
+                out[name] = x
+        return out
+
+    def extra_repr(self) -> str:
+        return f"layers={self.layers}, weights={self.weights_source}"

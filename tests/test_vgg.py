@@ -1,0 +1,139 @@
+"""The loss network: layers, shapes, freezing, and the three ways to get weights."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from torchvision import models
+
+from course_lib.vgg import RandomWeightsWarning, VGGFeatures, layer_names
+
+PAPER_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+
+
+def random_features(layers=PAPER_LAYERS, arch="vgg16"):
+    with pytest.warns(RandomWeightsWarning):
+        return VGGFeatures(layers, arch=arch, weights=None)
+
+
+def test_layer_names_match_torchvision_features():
+    for arch, builder in (("vgg16", models.vgg16), ("vgg19", models.vgg19)):
+        names = layer_names(arch)
+        modules = list(builder(weights=None).features)
+        assert len(names) == len(modules)
+        for name, module in zip(names, modules):
+            kind = {"conv": torch.nn.Conv2d, "relu": torch.nn.ReLU, "pool": torch.nn.MaxPool2d}[name[:4]]
+            assert isinstance(module, kind), name
+    assert layer_names("vgg16").index("relu4_3") == 22
+
+
+def test_returns_exactly_requested_layers_with_documented_shapes():
+    net = random_features()
+    out = net(torch.rand(1, 3, 64, 64))
+    assert list(out) == list(PAPER_LAYERS)
+    assert out["relu1_2"].shape == (1, 64, 64, 64)
+    assert out["relu2_2"].shape == (1, 128, 32, 32)
+    assert out["relu3_3"].shape == (1, 256, 16, 16)
+    assert out["relu4_3"].shape == (1, 512, 8, 8)
+    assert len(net.features) == 23  # truncated after relu4_3
+
+
+def test_keeps_only_layers_up_to_the_last_requested():
+    assert len(random_features(("relu2_2",)).features) == 9
+    out = random_features(("relu5_4", "conv1_1"), arch="vgg19")(torch.rand(2, 3, 32, 32))
+    assert set(out) == {"relu5_4", "conv1_1"} and out["relu5_4"].shape == (2, 512, 2, 2)
+    assert out["conv1_1"].min() < 0  # conv outputs are not overwritten by an in-place ReLU
+
+
+def test_frozen_eval_and_differentiable_wrt_input():
+    net = random_features(("relu2_2",))
+    assert not any(p.requires_grad for p in net.parameters())
+    net.train()
+    assert not net.training
+    image = torch.rand(1, 3, 32, 32, requires_grad=True)
+    net(image)["relu2_2"].sum().backward()
+    assert image.grad is not None and image.grad.abs().sum() > 0
+
+
+def test_unknown_layer_and_arch_are_refused():
+    with pytest.raises(ValueError, match="relu9_9"):
+        VGGFeatures(("relu9_9",), weights=None)
+    with pytest.raises(ValueError, match="arch"):
+        VGGFeatures(arch="vgg11", weights=None)
+
+
+def test_random_init_is_seeded_and_announced(capsys):
+    a, b = random_features(("relu1_2",)), random_features(("relu1_2",))
+    x = torch.rand(1, 3, 16, 16)
+    assert torch.equal(a(x)["relu1_2"], b(x)["relu1_2"])
+    assert "RANDOM WEIGHTS" in capsys.readouterr().err
+    assert "random" in repr(a)
+
+
+@pytest.fixture(scope="module")
+def vgg16_state(tmp_path_factory):
+    """A VGG-16 with its own (non-default) weights, saved in torchvision's format as the file
+    torchvision's IMAGENET1K_V1 download would leave in TORCH_HOME."""
+    torch.manual_seed(1234)
+    source = models.vgg16(weights=None).eval()
+    home = tmp_path_factory.mktemp("torch_home")
+    checkpoint = home / "hub" / "checkpoints" / Path(models.VGG16_Weights.IMAGENET1K_V1.url).name
+    checkpoint.parent.mkdir(parents=True)
+    torch.save(source.state_dict(), checkpoint)
+    return source, home, checkpoint
+
+
+def reference(source, x, upto):
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        return source.features[: upto + 1]((x - mean) / std)
+
+
+def test_imagenet_weights_load_through_torchvision_cache(vgg16_state, monkeypatch, offline):
+    source, home, _ = vgg16_state
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    net = VGGFeatures(PAPER_LAYERS, weights="imagenet")  # offline: only the cache can serve it
+    assert net.weights_source == "imagenet"
+    x = torch.rand(1, 3, 64, 64)
+    out = net(x)
+    assert torch.allclose(out["relu4_3"], reference(source, x, 22), atol=1e-5)
+    assert torch.allclose(out["relu2_2"], reference(source, x, 8), atol=1e-5)
+
+
+def test_local_weights_file(vgg16_state):
+    source, _, checkpoint = vgg16_state
+    net = VGGFeatures(("relu3_3",), weights=checkpoint)
+    x = torch.rand(1, 3, 32, 32)
+    assert torch.allclose(net(x)["relu3_3"], reference(source, x, 15), atol=1e-5)
+
+
+def test_missing_download_says_how_to_fix(tmp_path, monkeypatch, offline):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(RuntimeError) as err:
+        VGGFeatures(weights="imagenet")
+    message = str(err.value)
+    assert str(tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth") in message
+    assert "weights='/path/to/vgg16.pth'" in message and "COURSE_VGG_WEIGHTS" in message
+
+
+def test_auto_falls_back_to_random_loudly(tmp_path, monkeypatch, offline, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.warns(RandomWeightsWarning):
+        net = VGGFeatures(("relu1_2",), weights="auto")
+    assert net.weights_source.startswith("random")
+    err = capsys.readouterr().err
+    assert "ImageNet weights unavailable" in err and "RANDOM WEIGHTS" in err
+
+
+def test_bad_local_weights_files_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.pth"):
+        VGGFeatures(weights=tmp_path / "nope.pth")
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="junk.pth"):
+        VGGFeatures(weights=junk)
+    wrong = tmp_path / "wrong.pth"
+    torch.save({"fc.weight": torch.zeros(2, 2)}, wrong)
+    with pytest.raises(ValueError, match="wrong.pth.*state dict"):
+        VGGFeatures(weights=wrong)
