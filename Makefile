@@ -9,12 +9,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8888
 LAB_ARGS ?=
+ROOT_ARG := $(if $(filter 0,$(shell id -u)),--allow-root)  # containers and CI run as root
 PYTEST_ARGS ?=
 
 .PHONY: lab test setup clean
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(LAB_ARGS)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(ROOT_ARG) $(LAB_ARGS)
 
 test: $(STAMP)
 	COURSE_MODE=$${COURSE_MODE:-fast} $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,41 @@
+"""Settings read from the environment."""
+
+import pytest
+import torch
+
+from course_lib import config
+
+
+def test_mode_defaults_to_device_and_validates(monkeypatch):
+    monkeypatch.delenv("COURSE_MODE", raising=False)
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    assert config.device() == torch.device("cpu") and config.mode() == "fast"
+    monkeypatch.setenv("COURSE_MODE", "FULL")
+    assert config.mode() == "full" and config.preset().image_size == 256
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    with pytest.raises(ValueError, match="quick"):
+        config.mode()
+
+
+def test_cuda_requested_without_gpu(monkeypatch):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    monkeypatch.setenv("COURSE_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="no CUDA"):
+        config.device()
+
+
+def test_data_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("COURSE_DATA", raising=False)
+    assert config.data_dir() is None
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    assert config.data_dir() == tmp_path.resolve()
+    assert str(tmp_path) in config.describe()
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match="missing"):
+        config.data_dir()
+
+
+def test_paper_schedule_in_full_preset():
+    full = config.preset("full")
+    assert (full.image_size, full.batch_size, full.train_steps, full.sr_crop) == (256, 4, 40_000, 288)
