@@ -49,6 +49,12 @@ def _random_vgg(arch: str) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(RANDOM_SEED)
         model = _TORCHVISION[arch][0](weights=None)
+        for module in model.features:
+            if isinstance(module, nn.Conv2d):
+                # torchvision's default (fan-out) init shrinks activations layer by layer; fan-in
+                # keeps them at a trained network's scale, so loss weights mean roughly the same.
+                nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+                nn.init.zeros_(module.bias)
     message = (f"\n{'!' * 78}\n!! {arch.upper()} WITH RANDOM WEIGHTS (seed {RANDOM_SEED}): its features are NOT "
                f"perceptual.\n!! Losses and images computed with it only show the mechanics.\n"
                f"!! For the real thing: COURSE_VGG_WEIGHTS=imagenet (needs the torchvision\n!! download "

@@ -27,3 +27,12 @@ def offline(monkeypatch):
         monkeypatch.setenv(var, f"http://127.0.0.1:{port}")
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
+
+
+@pytest.fixture(scope="session")
+def random_vgg():
+    """The paper's loss network with seeded random weights (no ImageNet weights in tests)."""
+    from course_lib.vgg import RandomWeightsWarning, VGGFeatures
+
+    with pytest.warns(RandomWeightsWarning):
+        return VGGFeatures(weights=None)

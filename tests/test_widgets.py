@@ -1,0 +1,52 @@
+"""The Gatys panel, driven without a browser: set sliders, click, look at the result."""
+
+import pytest
+from PIL import Image
+
+from course_lib.widgets import StylePanel
+
+
+@pytest.fixture
+def panel(tmp_path, random_vgg):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    paths = {}
+    for name in ("cat", "dog", "waves"):
+        paths[name] = tmp_path / f"{name}.png"
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(paths[name])
+    return StylePanel({"cat": paths["cat"], "dog": paths["dog"]}, {"waves": paths["waves"]},
+                      loss_net=random_vgg, size=32, steps=3)
+
+
+def test_click_runs_steps_and_updates_preview_and_plot(panel):
+    before = panel.preview.value
+    assert before and panel.plot.value == b""
+    panel.style_weight.value = 100.0
+    panel.tv_weight.value = 1e-3
+    panel.run_button.click()
+    assert panel.log.outputs == () or "Error" not in str(panel.log.outputs)
+    assert len(panel.history) == 3
+    assert panel.preview.value != before and bytes(panel.plot.value).startswith(b"\x89PNG")
+    plot = panel.plot.value
+    panel.steps.value = 2
+    panel.run_button.click()
+    assert [h["step"] for h in panel.history] == [1, 2, 3, 4, 5]
+    assert panel.plot.value != plot
+
+
+def test_weights_reach_the_objective(panel):
+    panel.content_weight.value = 0.001
+    panel.run_button.click()
+    small = panel.history[-1]["content"]
+    panel.reset_button.click()
+    panel.content_weight.value = 1000.0
+    panel.run_button.click()
+    assert len(panel.history) == 3  # reset started over
+    assert panel.history[-1]["content"] > small
+
+
+def test_changing_the_image_starts_over(panel):
+    panel.run_button.click()
+    panel.content.value = "dog"
+    assert panel.history == [] and panel.image is None
