@@ -12,7 +12,7 @@ LAB_ARGS ?=
 ROOT_ARG := $(if $(filter 0,$(shell id -u)),--allow-root)  # containers and CI run as root
 PYTEST_ARGS ?=
 
-.PHONY: lab test setup clean
+.PHONY: lab test setup notebooks clean
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(ROOT_ARG) $(LAB_ARGS)
@@ -21,6 +21,16 @@ test: $(STAMP)
 	COURSE_MODE=$${COURSE_MODE:-fast} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 setup: $(STAMP)
+
+# Instructors: after editing solutions/ (either file of a pair), sync the pairs, store fresh
+# outputs (run where the outputs should come from: a GPU for full mode) and rebuild notebooks/.
+notebooks: $(STAMP)
+	$(BIN)/jupytext --sync solutions/*.ipynb
+	for nb in solutions/*.ipynb; do \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.store_widget_state=False --ExecutePreprocessor.timeout=3600 "$$nb" || exit 1; \
+	done
+	$(BIN)/python -m course_lib.make_student
 
 # Re-installs whenever the pins or the package metadata change.
 $(STAMP): requirements.txt pyproject.toml

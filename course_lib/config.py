@@ -86,7 +86,7 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "fast": Preset(image_size=64, style_size=128, gatys_steps=20, train_steps=20,
+    "fast": Preset(image_size=96, style_size=128, gatys_steps=30, train_steps=20,
                    batch_size=2, sr_crop=96, sr_steps=20),
     "full": Preset(image_size=256, style_size=512, gatys_steps=500, train_steps=40_000,
                    batch_size=4, sr_crop=288, sr_steps=200_000),

@@ -24,11 +24,13 @@ from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
 import numpy as np
+import torch
 from PIL import Image
+from torchvision import transforms
 from tqdm.auto import tqdm
 
 from . import config
-from .images import IMAGE_SUFFIXES
+from .images import IMAGE_SUFFIXES, load_image
 
 MANIFEST = Path(__file__).resolve().parent.parent / "data" / "manifest.json"
 KINDS = ("styles", "content", "train")
@@ -254,3 +256,29 @@ def fallback_images(kind: str) -> list[Path]:
         for name, array in arrays.items():
             Image.fromarray(array).save(folder / f"{name}.png")
     return _list(folder)
+
+
+class CropDataset(torch.utils.data.Dataset):
+    """Random ``crop``×``crop`` patches (3×crop×crop tensors in [0, 1]) from image files.
+
+    ``resize``: first scale each image so its shorter side is ``resize`` (the paper resizes COCO
+    to 256 for style transfer and takes 288×288 crops for super-resolution). Images smaller than
+    the crop are scaled up to fit. A file that cannot be read raises the ``ValueError`` of
+    :func:`course_lib.images.load_image`, which names it.
+    """
+
+    def __init__(self, paths: list[Path], crop: int, resize: int | None = None) -> None:
+        if not paths:
+            raise ValueError("CropDataset needs at least one image")
+        self.paths, self.crop, self.resize = list(paths), crop, resize
+        self.random_crop = transforms.RandomCrop(crop)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        image = load_image(self.paths[index])[0]
+        side = max(self.resize, self.crop) if self.resize else self.crop
+        if self.resize or min(image.shape[1:]) < self.crop:
+            image = transforms.functional.resize(image, side, antialias=True).clamp(0, 1)
+        return self.random_crop(image)

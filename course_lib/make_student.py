@@ -9,7 +9,8 @@ In code cells (nbgrader's convention):
 - lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are removed;
 - cells tagged ``solution`` are dropped.
 Outputs are cleared (students run the notebooks themselves), and with them the
-``# NBVAL_CHECK_OUTPUT`` markers, which would compare against outputs no longer stored. ``--check`` exits 1 when
+``# NBVAL_CHECK_OUTPUT`` markers, which would compare against outputs no longer stored.
+Saved widget state (progress bars, sliders) is stripped from the solution notebooks too. ``--check`` exits 1 when
 ``notebooks/`` differs from what would be generated.
 """
 
@@ -92,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     args.out.mkdir(exist_ok=True)
     for path in sorted(args.solutions.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        if "widgets" in notebook.metadata:
+            stale.append(path)
+            if not args.check:
+                del notebook.metadata["widgets"]
+                nbformat.write(notebook, path)
         text, target = render(path), args.out / path.name
         if target.exists() and target.read_text() == text:
             continue
@@ -102,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in extra:
         print(f"{args.out / name} has no solution notebook", file=sys.stderr)
     if args.check and (stale or extra):
-        print("stale student notebooks (run python -m course_lib.make_student): "
+        print("stale notebooks (run python -m course_lib.make_student): "
               + ", ".join(map(str, stale)), file=sys.stderr)
         return 1
     for target in stale:

@@ -202,3 +202,16 @@ def test_shared_data_layout_is_understood(monkeypatch):
     assert {p.stem for p in data.images("styles")} >= {"candy", "mosaic", "udnie"}
     assert len(data.images("train")) == 80
     assert len(list(data.sr_set("Set5").iterdir())) == 5
+
+
+def test_crop_dataset(tmp_path):
+    Image.fromarray(np.zeros((50, 80, 3), np.uint8)).save(tmp_path / "wide.png")
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(tmp_path / "small.png")
+    (tmp_path / "broken.png").write_bytes(b"nope")
+    crops = data.CropDataset([tmp_path / "wide.png", tmp_path / "small.png"], crop=32)
+    assert len(crops) == 2 and crops[0].shape == crops[1].shape == (3, 32, 32)
+    assert data.CropDataset([tmp_path / "wide.png"], crop=32, resize=64)[0].shape == (3, 32, 32)
+    with pytest.raises(ValueError, match="broken.png"):
+        data.CropDataset([tmp_path / "broken.png"], crop=32)[0]
+    with pytest.raises(ValueError, match="at least one"):
+        data.CropDataset([], crop=32)
