@@ -9,6 +9,8 @@ Super-Resolution", ECCV 2016. One small module per job:
 - :mod:`course_lib.losses`: pixel, feature, Gram/style and total-variation losses
 - :mod:`course_lib.data`: where images come from (data folder, downloads, samples)
 - :mod:`course_lib.gatys`: optimisation-based style transfer (the paper's baseline)
+- :mod:`course_lib.networks`: the image transformation networks (style, super-resolution)
+- :mod:`course_lib.train`: the one training loop, its checkpoints and objectives
 - :mod:`course_lib.widgets`: the interactive Gatys panel
 - :mod:`course_lib.exercises`: check cells for the notebooks' exercises
 - :mod:`course_lib.make_student`: student notebooks from the instructor notebooks

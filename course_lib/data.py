@@ -271,14 +271,19 @@ class CropDataset(torch.utils.data.Dataset):
         if not paths:
             raise ValueError("CropDataset needs at least one image")
         self.paths, self.crop, self.resize = list(paths), crop, resize
-        self.random_crop = transforms.RandomCrop(crop)
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, index: int) -> torch.Tensor:
+    def __getitem__(self, key: int | tuple[int, int]) -> torch.Tensor:
+        """``key``: an index (random crop) or (index, seed) (the same crop for the same seed,
+        which makes training resumable exactly)."""
+        index, seed = key if isinstance(key, tuple) else (key, None)
         image = load_image(self.paths[index])[0]
         side = max(self.resize, self.crop) if self.resize else self.crop
         if self.resize or min(image.shape[1:]) < self.crop:
             image = transforms.functional.resize(image, side, antialias=True).clamp(0, 1)
-        return self.random_crop(image)
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        top = int(torch.randint(image.shape[1] - self.crop + 1, (1,), generator=generator))
+        left = int(torch.randint(image.shape[2] - self.crop + 1, (1,), generator=generator))
+        return image[:, top:top + self.crop, left:left + self.crop]

@@ -32,6 +32,9 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     half-precision sums over H·W terms lose too many digits.
     """
     b, c, h, w = features.shape
+    if features.is_contiguous(memory_format=torch.channels_last) and not features.is_contiguous():
+        psi_t = features.permute(0, 2, 3, 1).reshape(b, h * w, c).float()  # a view: no copy
+        return torch.bmm(psi_t.transpose(1, 2), psi_t) / (c * h * w)
     psi = features.reshape(b, c, h * w).float()
     return torch.bmm(psi, psi.transpose(1, 2)) / (c * h * w)
 

@@ -142,9 +142,9 @@ class VGGFeatures(nn.Module):
         model, self.weights_source = load_vgg(arch, weights)
         last = max(names.index(name) for name in self.layers)
         self.features = model.features[: last + 1]
-        for module in self.features:
-            if isinstance(module, nn.ReLU):
-                module.inplace = False  # an in-place ReLU would overwrite the conv outputs we return
+        for name, module in zip(names, self.features):
+            if isinstance(module, nn.ReLU):  # in place saves memory, unless it would overwrite a
+                module.inplace = name.replace("relu", "conv") not in self.layers  # returned conv output
         self._names = names[: last + 1]
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
@@ -155,14 +155,20 @@ class VGGFeatures(nn.Module):
         """Always stays in eval mode: the loss network is fixed (paper §3)."""
         return super().train(False)
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, layers: Iterable[str] | None = None) -> dict[str, torch.Tensor]:
+        """Activations of ``layers`` (default: all of this module's layers); the pass stops at
+        the deepest one asked for, so content targets at relu2_2 cost a third of a full pass."""
+        wanted = set(self.layers if layers is None else layers)
+        if not wanted <= set(self.layers):
+            raise ValueError(f"layers {sorted(wanted - set(self.layers))} not among {self.layers}")
         x = (images - self.mean) / self.std
-        wanted = set(self.layers)
         out = {}
         for name, module in zip(self._names, self.features):
             x = module(x)
             if name in wanted:
                 out[name] = x
+                if len(out) == len(wanted):
+                    break
         return out
 
     def extra_repr(self) -> str:
