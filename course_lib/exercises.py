@@ -17,7 +17,8 @@ F = TypeVar("F", bound=Callable)
 
 
 def relative_error(x: torch.Tensor, y: torch.Tensor) -> float:
-    x, y = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
+    x = torch.as_tensor(x).detach().to(torch.float64)
+    y = torch.as_tensor(y).detach().to(torch.float64)
     return float(((x - y).abs() / (x.abs() + y.abs()).clamp_min(1e-8)).max())
 
 
