@@ -11,6 +11,9 @@ Super-Resolution", ECCV 2016. One small module per job:
 - :mod:`course_lib.gatys`: optimisation-based style transfer (the paper's baseline)
 - :mod:`course_lib.networks`: the image transformation networks (style, super-resolution)
 - :mod:`course_lib.train`: the one training loop, its checkpoints and objectives
+- :mod:`course_lib.sr`: super-resolution data, objective and evaluation
+- :mod:`course_lib.metrics`: PSNR/SSIM on Y as super-resolution papers report them
+- :mod:`course_lib.speed`: timing feed-forward against Gatys (the paper's Table 1)
 - :mod:`course_lib.widgets`: the interactive Gatys panel
 - :mod:`course_lib.exercises`: check cells for the notebooks' exercises
 - :mod:`course_lib.make_student`: student notebooks from the instructor notebooks
