@@ -28,7 +28,7 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _training_images(folder: str) -> list[Path]:
-    paths = data._list(Path(folder)) if Path(folder).is_dir() else []
+    paths = data.list_images(Path(folder))
     if not paths:
         raise FileNotFoundError(f"{folder}: no images found (jpg, png, ...)")
     return paths
@@ -130,7 +130,7 @@ def _pairs(source: str, target: str, suffix: str) -> list[tuple[Path, Path]]:
     source_path, target_path = Path(source), Path(target)
     if not source_path.is_dir():
         return [(source_path, target_path)]
-    pairs = [(p, target_path / f"{p.stem}{suffix}") for p in data._list(source_path)]
+    pairs = [(p, target_path / f"{p.stem}{suffix}") for p in data.list_images(source_path)]
     if not pairs:
         raise FileNotFoundError(f"{source_path}: no images in it")
     return pairs
@@ -188,6 +188,14 @@ def _training_options(p: argparse.ArgumentParser, steps: int, image_size: int, t
                    help="imagenet, random, auto, or a torchvision VGG-16 state dict file")
 
 
+def _inference_options(p: argparse.ArgumentParser, trained_by: str) -> None:
+    """The options of the commands that apply a trained network (stylize, upscale)."""
+    p.add_argument("--model", required=True, help=f"checkpoint.pt written by {trained_by}")
+    p.add_argument("--input", required=True, help="an image, or a folder of images")
+    p.add_argument("--output", required=True, help="output image (or folder, for a folder input)")
+    p.add_argument("--device", default=None, help="cuda, mps or cpu")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m course_lib", description=__doc__,
                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -223,10 +231,7 @@ def parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser("upscale", formatter_class=formatter,
                              help="enlarge an image or a folder with a trained super-resolution network")
-    up.add_argument("--model", required=True, help="checkpoint.pt written by train-sr")
-    up.add_argument("--input", required=True, help="an image, or a folder of images")
-    up.add_argument("--output", required=True, help="output image (or folder, for a folder input)")
-    up.add_argument("--device", default=None, help="cuda, mps or cpu")
+    _inference_options(up, "train-sr")
     up.set_defaults(run=_upscale)
 
     ev = commands.add_parser("eval-sr", formatter_class=formatter,
@@ -241,12 +246,9 @@ def parser() -> argparse.ArgumentParser:
 
     st = commands.add_parser("stylize", formatter_class=formatter,
                              help="apply a trained style network to an image or a folder")
-    st.add_argument("--model", required=True, help="checkpoint.pt written by train-style")
-    st.add_argument("--input", required=True, help="an image, or a folder of images")
-    st.add_argument("--output", required=True, help="output image (or folder, for a folder input)")
+    _inference_options(st, "train-style")
     st.add_argument("--max-size", type=int, default=None, help="scale the longer side to this first")
     st.add_argument("--export-onnx", default=None, metavar="PATH", help="also export the network to ONNX")
-    st.add_argument("--device", default=None, help="cuda, mps or cpu")
     st.set_defaults(run=_stylize)
     return top
 

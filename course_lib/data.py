@@ -164,7 +164,8 @@ def fetch(name: str) -> Path:
     return root
 
 
-def _list(folder: Path) -> list[Path]:
+def list_images(folder: Path) -> list[Path]:
+    """The image files directly in ``folder``, sorted by name (none if it is not a folder)."""
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) \
         if folder.is_dir() else []
 
@@ -175,7 +176,7 @@ def images(kind: str) -> list[Path]:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     root = config.data_dir()
     if root is not None:
-        found = _list(root / kind)
+        found = list_images(root / kind)
         if not found:
             raise FileNotFoundError(f"COURSE_DATA={root} has no images in {root / kind}")
         return found
@@ -186,7 +187,7 @@ def images(kind: str) -> list[Path]:
             fetch(item.name)
     except DownloadError as err:
         print(f"Download failed ({err}).")
-    found = _list(cached)
+    found = list_images(cached)
     if found and (kind == "train" or all((cached / i.filename).exists() for i in wanted)):
         return found
     print(f"Using packaged sample images for {kind!r} ({_FALLBACK_SOURCE[kind]}); set COURSE_DATA "
@@ -210,7 +211,7 @@ def sr_set(name: str) -> Path:
     folder = (root / "sr" / name) if root is not None else config.cache_dir() / "sr" / name
     if root is None and not folder.is_dir():
         fetch("sr-benchmarks")
-    if not _list(folder):
+    if not list_images(folder):
         raise FileNotFoundError(f"benchmark set {name!r} not found in {folder}")
     return folder
 
@@ -248,14 +249,14 @@ def _generated_styles(size: int = 512) -> dict[str, np.ndarray]:
 def fallback_images(kind: str) -> list[Path]:
     """Offline images for ``kind``, written once as PNG into the cache."""
     folder = config.cache_dir() / "fallback" / kind
-    if not _list(folder):
+    if not list_images(folder):
         arrays = _generated_styles() if kind == "styles" else _sample_photos()
         if kind == "content":
             arrays = {k: arrays[k] for k in ("astronaut", "chelsea", "coffee")}
         folder.mkdir(parents=True, exist_ok=True)
         for name, array in arrays.items():
             Image.fromarray(array).save(folder / f"{name}.png")
-    return _list(folder)
+    return list_images(folder)
 
 
 class CropDataset(torch.utils.data.Dataset):

@@ -82,7 +82,7 @@ class SRObjective(nn.Module):
 def _hr_images(folder: Path, scale: int) -> tuple[list[tuple[str, torch.Tensor]], list[str]]:
     """The set's HR images cropped to multiples of ``scale``, and the names of those cropped."""
     images, cropped = [], []
-    for path in data._list(folder):
+    for path in data.list_images(folder):
         hr = load_image(path, min_side=8 * scale)
         h, w = hr.shape[-2:]
         if h % scale or w % scale:

@@ -35,7 +35,7 @@ def small_run(images, random_vgg, out, steps, **config):
     model = build("style", width=8)
     style = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     objective = StyleTransferObjective(random_vgg, style, style_weight=50.0)
-    dataset = data.CropDataset(data._list(images), crop=32)
+    dataset = data.CropDataset(data.list_images(images), crop=32)
     cfg = TrainConfig(steps=steps, batch_size=2, num_workers=0, log_every=1, **config)
     return model, train(model, objective, dataset, out, cfg)
 
@@ -64,7 +64,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(images, random_vgg
 
     model = build("style", width=8)
     objective = Poisoned(random_vgg, torch.rand(1, 3, 32, 32))
-    dataset = data.CropDataset(data._list(images), crop=32)
+    dataset = data.CropDataset(data.list_images(images), crop=32)
     cfg = TrainConfig(steps=10, batch_size=2, num_workers=0, log_every=1, checkpoint_every=2)
     with pytest.raises(FloatingPointError, match="step 4.*last good checkpoint"):
         train(model, objective, dataset, tmp_path / "run", cfg)
@@ -77,7 +77,7 @@ def test_resume_refuses_another_model(images, random_vgg, tmp_path):
     other = build("style", width=16)
     with pytest.raises(ValueError, match="another model"):
         train(other, StyleTransferObjective(random_vgg, torch.rand(1, 3, 32, 32)),
-              data.CropDataset(data._list(images), crop=32), tmp_path / "run",
+              data.CropDataset(data.list_images(images), crop=32), tmp_path / "run",
               TrainConfig(steps=4, batch_size=2, num_workers=0))
 
 
