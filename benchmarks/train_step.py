@@ -73,8 +73,6 @@ def _setup(args, device):
 def run_course(args, queue) -> None:
     import tempfile
 
-    import torch
-
     from course_lib import config
     from course_lib.train import TrainConfig, train
 
@@ -103,7 +101,7 @@ def run_baseline(args, queue) -> None:
     loss_net, grams = objective.loss_net, objective.style_grams
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch, shuffle=True, drop_last=True)
     times, batches = [], iter(())
-    for step in range(args.warmup + args.steps):
+    for _ in range(args.warmup + args.steps):
         x = next(batches, None)
         if x is None:
             batches = iter(loader)
@@ -125,7 +123,6 @@ def _as_in_the_example(model) -> None:
     """Swap the course's faster equivalents back to what the example computes: InstanceNorm2d
     (the course: GroupNorm, one group per channel) and upsample-then-conv at full resolution
     (the course: NearestUpsampleConv at low resolution). Same weights, same function."""
-    import torch
     from torch import nn
 
     from course_lib.networks import NearestUpsampleConv

@@ -8,6 +8,7 @@ Super-Resolution", ECCV 2016. One small module per job:
 - :mod:`course_lib.vgg`: the frozen loss network returning named activations
 - :mod:`course_lib.losses`: pixel, feature, Gram/style and total-variation losses
 - :mod:`course_lib.data`: where images come from (data folder, downloads, samples)
+- :mod:`course_lib.files`: atomic file writes (images, checkpoints)
 - :mod:`course_lib.gatys`: optimisation-based style transfer (the paper's baseline)
 - :mod:`course_lib.networks`: the image transformation networks (style, super-resolution)
 - :mod:`course_lib.train`: the one training loop, its checkpoints and objectives

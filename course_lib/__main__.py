@@ -116,7 +116,7 @@ def _eval_sr(args: argparse.Namespace) -> int:
     results = {Path(folder).name: evaluate(model, Path(folder), args.scale, args.blur, device)
                for folder in args.sets}
     print(json.dumps({"model": args.model, "scale": args.scale, "blur": args.blur, "sets": results}))
-    print(f"\n| set | images | PSNR (dB) | SSIM |\n|---|---|---|---|")
+    print("\n| set | images | PSNR (dB) | SSIM |\n|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {r['images']} | {r['psnr']:.2f} | {r['ssim']:.4f} |")
     for name, r in results.items():

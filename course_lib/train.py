@@ -20,6 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .gatys import CONTENT_LAYERS, STYLE_LAYERS
+from .files import atomic_write
 from .images import save_image
 from .losses import feature_loss, gram_matrix, style_loss, tv_loss
 from .networks import build
@@ -93,17 +94,11 @@ class ResumableSampler(torch.utils.data.Sampler):
     def __iter__(self) -> Iterator[tuple[int, int]]:
         k = self.start
         while True:
-            epoch, position = divmod(k, self.n)
+            epoch, first = divmod(k, self.n)
             order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed + epoch))
-            for position in range(position, self.n):
-                yield int(order[position]), self.seed * 1_000_003 + k
+            for index in order[first:].tolist():
+                yield index, self.seed * 1_000_003 + k
                 k += 1
-
-
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def _precision(amp: str, device: torch.device) -> torch.dtype | None:
@@ -135,7 +130,7 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> n
 
 
 def train(model: nn.Module, objective: Objective, dataset: torch.utils.data.Dataset, out_dir: str | os.PathLike,
-          config: TrainConfig = TrainConfig(), device: torch.device | str = "cpu",
+          config: TrainConfig | None = None, device: torch.device | str = "cpu",
           sample_input: torch.Tensor | None = None, resume: bool = True) -> list[dict[str, float]]:
     """Train ``model`` to minimise ``objective`` over random batches of ``dataset``.
 
@@ -145,6 +140,7 @@ def train(model: nn.Module, objective: Objective, dataset: torch.utils.data.Data
     model every ``config.sample_every`` steps and saved to ``out_dir/samples/``. Ctrl-C saves a
     checkpoint and returns. Returns the loss history (one dict every ``config.log_every`` steps).
     """
+    config = config or TrainConfig()
     device = torch.device(device)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -175,11 +171,12 @@ def train(model: nn.Module, objective: Objective, dataset: torch.utils.data.Data
     def save(at: int) -> None:
         rng = {"torch": torch.get_rng_state(),
                "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []}
-        _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                      "scaler": scaler.state_dict(), "step": at, "history": history,
-                      "seconds": elapsed + time.perf_counter() - began, "rng": rng,
-                      "batch_size": config.batch_size, "train_config": asdict(config),
-                      "model_config": getattr(model, "config", None)}, checkpoint_path)
+        with atomic_write(checkpoint_path) as tmp:
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scaler": scaler.state_dict(), "step": at, "history": history,
+                        "seconds": elapsed + time.perf_counter() - began, "rng": rng,
+                        "batch_size": config.batch_size, "train_config": asdict(config),
+                        "model_config": getattr(model, "config", None)}, tmp)
 
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True

@@ -11,7 +11,6 @@ import pytest
 import torch
 from PIL import Image
 
-from course_lib import data
 from course_lib.metrics import psnr_ssim
 from course_lib.networks import build
 from course_lib.sr import PairDataset, SRObjective, degrade, evaluate
