@@ -88,6 +88,7 @@ def _upscale(args: argparse.Namespace) -> int:
     import torch
 
     from .images import load_image, save_image
+    from .sr import upscale
     from .train import load_model
 
     device = torch.device(args.device) if args.device else config.device()
@@ -95,9 +96,7 @@ def _upscale(args: argparse.Namespace) -> int:
     if getattr(model, "scale", None) is None:
         raise ValueError(f"{args.model}: not a super-resolution model (train it with train-sr)")
     for path_in, path_out in _pairs(args.input, args.output, ".png"):
-        image = load_image(path_in, min_side=4).to(device)
-        with torch.no_grad():
-            print(save_image(model(image).float().cpu(), path_out))
+        print(save_image(upscale(model, load_image(path_in, min_side=4), args.match_histogram), path_out))
     return 0
 
 
@@ -113,9 +112,10 @@ def _eval_sr(args: argparse.Namespace) -> int:
     model = None if args.model == "bicubic" else load_model(args.model, device)
     if model is not None and getattr(model, "scale", None) != args.scale:
         raise ValueError(f"{args.model} upscales ×{getattr(model, 'scale', '?')}, not ×{args.scale}")
-    results = {Path(folder).name: evaluate(model, Path(folder), args.scale, args.blur, device)
+    results = {Path(folder).name: evaluate(model, Path(folder), args.scale, args.blur, args.match_histogram)
                for folder in args.sets}
-    print(json.dumps({"model": args.model, "scale": args.scale, "blur": args.blur, "sets": results}))
+    print(json.dumps({"model": args.model, "scale": args.scale, "blur": args.blur,
+                      "match_histogram": args.match_histogram, "sets": results}))
     print("\n| set | images | PSNR (dB) | SSIM |\n|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {r['images']} | {r['psnr']:.2f} | {r['ssim']:.4f} |")
@@ -196,6 +196,11 @@ def _inference_options(p: argparse.ArgumentParser, trained_by: str) -> None:
     p.add_argument("--device", default=None, help="cuda, mps or cpu")
 
 
+def _match_histogram_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--match-histogram", action="store_true",
+                   help="histogram-match each output to its LR input (the paper's post-processing)")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m course_lib", description=__doc__,
                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -232,6 +237,7 @@ def parser() -> argparse.ArgumentParser:
     up = commands.add_parser("upscale", formatter_class=formatter,
                              help="enlarge an image or a folder with a trained super-resolution network")
     _inference_options(up, "train-sr")
+    _match_histogram_option(up)
     up.set_defaults(run=_upscale)
 
     ev = commands.add_parser("eval-sr", formatter_class=formatter,
@@ -242,6 +248,7 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--blur", type=float, default=0.0,
                     help="σ of a Gaussian blur before the bicubic downsampling (0: the standard benchmark LR)")
     ev.add_argument("--device", default=None, help="cuda, mps or cpu")
+    _match_histogram_option(ev)
     ev.set_defaults(run=_eval_sr)
 
     st = commands.add_parser("stylize", formatter_class=formatter,

@@ -8,6 +8,10 @@ Evaluation (the protocol of :mod:`course_lib.metrics`): each HR image is cropped
 of the factor (reported, not hidden), downsampled bicubically (``blur`` > 0 blurs first, as in
 training), upscaled by the model or by bicubic interpolation, and scored on Y with a border of
 ``scale`` pixels.
+
+Post-processing (paper §5): the network's output may be histogram-matched to its LR input
+(:func:`match_histogram`), which undoes small colour shifts of the network; off by default, so
+the scores are those of the network alone.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
+import numpy as np
 import torch
+from skimage.exposure import match_histograms
 from torch import nn
 from torchvision.transforms import functional as TF
 
@@ -79,6 +85,24 @@ class SRObjective(nn.Module):
         return sum(parts.values()), parts
 
 
+def match_histogram(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """``image`` (1×3×H×W) with each channel's histogram matched to ``reference``'s (any size)."""
+    def hwc(t: torch.Tensor) -> np.ndarray:
+        return t[0].permute(1, 2, 0).double().numpy()
+
+    matched = match_histograms(hwc(image), hwc(reference), channel_axis=-1)
+    return torch.from_numpy(matched).permute(2, 0, 1).unsqueeze(0).to(image.dtype)
+
+
+@torch.no_grad()
+def upscale(model: nn.Module, lr: torch.Tensor, match: bool = False) -> torch.Tensor:
+    """The model's output for the LR image ``lr`` (1×3×h×w, on CPU), in [0, 1] on CPU; with
+    ``match``, histogram-matched to ``lr`` as the paper's post-processing."""
+    device = next(model.parameters()).device
+    output = model(lr.to(device)).float().cpu().clamp(0, 1)
+    return match_histogram(output, lr) if match else output
+
+
 def _hr_images(folder: Path, scale: int) -> tuple[list[tuple[str, torch.Tensor]], list[str]]:
     """The set's HR images cropped to multiples of ``scale``, and the names of those cropped."""
     images, cropped = [], []
@@ -96,8 +120,9 @@ def _hr_images(folder: Path, scale: int) -> tuple[list[tuple[str, torch.Tensor]]
 
 @torch.no_grad()
 def evaluate(model: nn.Module | None, folder: Path, scale: int, blur: float = 0.0,
-             device: torch.device | str = "cpu") -> dict:
-    """Mean PSNR/SSIM of ``model`` (None: bicubic upscaling) on the HR images in ``folder``."""
+             match: bool = False) -> dict:
+    """Mean PSNR/SSIM of ``model`` (None: bicubic upscaling) on the HR images in ``folder``;
+    ``match`` histogram-matches each output to its LR input first (see :func:`upscale`)."""
     images, cropped = _hr_images(Path(folder), scale)
     scores = []
     for _, hr in images:
@@ -105,8 +130,9 @@ def evaluate(model: nn.Module | None, folder: Path, scale: int, blur: float = 0.
         lr = bicubic(hr, (h // scale, w // scale)) if blur == 0 else degrade(hr, scale, blur)
         if model is None:
             output = bicubic(lr, (h, w))
+            output = match_histogram(output, lr) if match else output
         else:
-            output = model(lr.to(device)).float().cpu().clamp(0, 1)
+            output = upscale(model, lr, match)
         scores.append(psnr_ssim(output, hr, border=scale))
     return {"psnr": statistics.mean(s[0] for s in scores), "ssim": statistics.mean(s[1] for s in scores),
             "images": len(scores), "cropped_to_multiple_of_scale": cropped}

@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from course_lib.metrics import psnr_ssim
+from course_lib.metrics import bicubic, psnr_ssim
 from course_lib.networks import build
-from course_lib.sr import PairDataset, SRObjective, degrade, evaluate
+from course_lib.sr import PairDataset, SRObjective, degrade, evaluate, match_histogram
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -51,6 +51,20 @@ def test_degrade_and_pairs(tmp_path):
         PairDataset([tmp_path / "a.png"], scale=8, crop=36)
 
 
+def test_histogram_matching_undoes_a_colour_cast():
+    gen = torch.Generator().manual_seed(0)
+    hr = torch.nn.functional.interpolate(torch.rand(1, 3, 16, 16, generator=gen), size=64, mode="bilinear")
+    lr = degrade(hr, 4)
+    output = bicubic(lr, (64, 64))
+    cast = (output * torch.tensor([0.7, 1.0, 0.9]).view(1, 3, 1, 1) + 0.15).clamp(0, 1)
+    matched = match_histogram(cast, lr)
+    assert matched.shape == cast.shape and matched.dtype == cast.dtype
+    for c in range(3):  # each channel now has the LR input's distribution
+        q = torch.linspace(0, 1, 11, dtype=torch.float64)
+        assert torch.allclose(matched[0, c].double().quantile(q), lr[0, c].double().quantile(q), atol=0.03)
+    assert psnr_ssim(matched, hr, border=4)[0] > psnr_ssim(cast, hr, border=4)[0] + 3
+
+
 @pytest.mark.parametrize("loss", ["pixel", "feat"])
 def test_objective_is_differentiable(loss, random_vgg):
     model = build("sr", scale=4, channels=8, blocks=1)
@@ -86,7 +100,8 @@ def test_train_upscale_and_evaluate(sr_folder, tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     model = str(tmp_path / "run" / "checkpoint.pt")
 
-    up = cli("upscale", "--model", model, "--input", str(sr_folder / "grey_odd.png"), "--output", str(tmp_path / "big.png"))
+    up = cli("upscale", "--model", model, "--input", str(sr_folder / "grey_odd.png"), "--output",
+             str(tmp_path / "big.png"), "--match-histogram")
     assert up.returncode == 0, up.stderr
     with Image.open(tmp_path / "big.png") as big:
         assert big.size == (280, 264) and big.mode == "RGB"  # greyscale handled, ×4
@@ -97,6 +112,11 @@ def test_train_upscale_and_evaluate(sr_folder, tmp_path):
     assert result["images"] == 2 and 0 < result["psnr"] < 60
     assert result["cropped_to_multiple_of_scale"] == ["grey_odd.png: 70×66 → 68×64"]
     assert "grey_odd.png: 70×66 → 68×64" in ev.stderr  # reported, not silently cropped
+
+    matched = cli("eval-sr", "--model", model, "--scale", "4", "--sets", str(sr_folder), "--match-histogram")
+    assert matched.returncode == 0, matched.stderr
+    report = json.loads(matched.stdout.splitlines()[0])
+    assert report["match_histogram"] is True and report["sets"]["set"]["psnr"] != result["psnr"]
 
     wrong = cli("eval-sr", "--model", model, "--scale", "8", "--sets", str(sr_folder))
     assert wrong.returncode == 1 and "upscales ×4, not ×8" in wrong.stderr
