@@ -159,7 +159,7 @@ print(upsampler)
 steps = 150 if config.mode() == "fast" else 3000
 optimizer = torch.optim.Adam(upsampler.parameters(), lr=1e-3)
 history, batches = [], iter(())
-for step in tqdm(range(steps), desc="training with ℓ_pixel"):
+for _ in tqdm(range(steps), desc="training with ℓ_pixel"):
     hr = next(batches, None)
     if hr is None:
         batches = iter(loader)

@@ -38,7 +38,6 @@ if "google.colab" in sys.modules:
     sys.path.insert(0, "/content/course")
 
 import json
-import time
 
 import matplotlib.pyplot as plt
 import torch
