@@ -25,14 +25,16 @@ setup: $(STAMP)
 
 # Instructors: after editing solutions/ (either file of a pair), sync the pairs, store fresh
 # outputs (run where the outputs should come from: a GPU for full mode) and rebuild notebooks/.
-# NOTEBOOKS= picks which solutions to re-run; all pairs are synced and all students rebuilt.
+# NOTEBOOKS= picks which solutions to re-run; all pairs are synced and all students rebuilt,
+# except student notebooks with uncommitted edits, which are kept (FORCE=1 replaces them).
 notebooks: $(STAMP)
 	$(BIN)/jupytext --sync solutions/*.ipynb
 	for nb in $(NOTEBOOKS); do \
-	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  COURSE_PROGRESS=text $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.store_widget_state=False --ExecutePreprocessor.timeout=3600 "$$nb" || exit 1; \
 	done
-	$(BIN)/python -m course_lib.make_student
+	$(BIN)/python tools/make_student.py $(if $(FORCE),--force)
+	$(BIN)/jupytext --sync solutions/*.ipynb
 
 # Re-installs whenever the pins or the package metadata change.
 $(STAMP): requirements.txt pyproject.toml

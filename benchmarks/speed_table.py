@@ -4,7 +4,8 @@
 
 Prints one JSON object: the device, and per size the median seconds per Gatys L-BFGS iteration
 (``gatys_steps`` run; 100/300/500 iterations = that × the count), the median seconds of one
-forward pass of the transformation network, and the speed-ups. ``--markdown`` also prints the
+forward pass of the transformation network (torch.utils.benchmark blocks over
+``--min-run-time`` seconds, with the interquartile range), frames per second, and the speed-ups. ``--markdown`` also prints the
 table in the paper's layout with the paper's speed-ups beside. Weights are random: speed does
 not depend on them.
 """
@@ -24,7 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--gatys-steps", type=int, default=5, help="L-BFGS iterations timed per size")
-    parser.add_argument("--repeats", type=int, default=10, help="timed forward passes per size")
+    parser.add_argument("--min-run-time", type=float, default=2.0, help="seconds of forward passes timed per size")
     parser.add_argument("--markdown", action="store_true", help="also print the table as markdown")
     args = parser.parse_args()
 
@@ -41,7 +42,7 @@ def main() -> None:
         loss_net = VGGFeatures(weights=None).to(device)
     torch.manual_seed(0)
     rows = table1(build("style"), loss_net, device, sizes=args.sizes, gatys_steps=args.gatys_steps,
-                  repeats=args.repeats)
+                  min_run_time=args.min_run_time)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
         f"CPU, {torch.get_num_threads()} threads"
     print(json.dumps({"device": str(device), "device_name": name, "torch": torch.__version__, "rows": rows}))

@@ -1,18 +1,28 @@
-"""Seconds per training step of feed-forward style transfer, printed as one JSON line.
+"""Seconds per training step of feed-forward style transfer, printed as one JSON object.
 
-    python benchmarks/train_step.py --size 128 --batch 4 --steps 20 [--baseline]
+    python benchmarks/train_step.py --size 128 --batch 4 --steps 10 --runs 3 [--baseline]
 
-The course's step is course_lib.train.train itself (its loop, objective and settings: mixed
-precision, channels_last, optional compile on a GPU). ``--baseline`` also runs the same
-computation the plain way the PyTorch examples' fast_neural_style does: fp32, NCHW, no
-compile, InstanceNorm2d, upsampling then convolving at full resolution, and full VGG passes
-for the output and for the content targets. Each variant runs in its
-own process so that its peak memory is its own. Both use the same network, loss network and
-in-memory batches; VGG weights are random (speed does not depend on them).
+The course's step is ``course_lib.train.train`` itself: its loop, objective and settings (mixed
+precision, channels_last and optional compile on a GPU; the content targets φ_relu2_2(x)
+computed by a pass that stops at relu2_2).
 
-Output keys: step_s (median seconds per step after warm-up), images_per_s, peak_mem_mb (CUDA:
-max allocated; CPU: peak resident set of the process), and with --baseline a "baseline" object
-with the same keys and "speedup" = baseline step_s / course step_s.
+``--baseline`` also times the step of the PyTorch examples' fast_neural_style
+(``neural_style/neural_style.py``), computed as that example computes it: its network
+(InstanceNorm2d(affine=True), nearest ×2 upsampling then a reflection-padded conv at full
+resolution, no output non-linearity, images in 0-255), VGG-16 ``features[:23]`` with
+``requires_grad=False`` run on the normalised output *and* input to relu4_3 (the input's pass
+builds no graph), content = 1e5 · MSE at relu2_2, style = 1e10 · Σ MSE of the Gram matrices
+(normalised by C·H·W) over relu1_2/2_2/3_3/4_3, Adam, and both losses' ``.item()`` every
+step. fp32, NCHW, no compile.
+
+Both sides draw their batches from the same in-memory random images through a DataLoader with
+no workers, and both are timed the same way: wall time per iteration, batch fetch included.
+VGG weights are random (speed does not depend on them). Each timed run is a child process (its
+peak memory is its own); ``--runs`` pairs run interleaved (course, baseline, course, ...).
+
+Output: per side, the median seconds per step of each run, their median and range, images/s
+and peak memory (CUDA: max allocated; CPU: peak resident set); with --baseline the ratio
+course/baseline of each pair, with their median and range.
 """
 
 from __future__ import annotations
@@ -42,10 +52,10 @@ def _peak_mb(device) -> float:
 class InMemory:
     """The dataset interface train() expects, over pre-made random images (no disk in the timing)."""
 
-    def __init__(self, n: int, size: int) -> None:
+    def __init__(self, n: int, size: int, scale: float = 1.0) -> None:
         import torch
 
-        self.images = torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(0))
+        self.images = torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(0)) * scale
 
     def __len__(self) -> int:
         return len(self.images)
@@ -54,92 +64,134 @@ class InMemory:
         return self.images[key[0] if isinstance(key, tuple) else key]
 
 
-def _setup(args, device):
+def run_course(args, queue) -> None:
+    import tempfile
+
     import torch
 
+    from course_lib import config
     from course_lib.networks import build
-    from course_lib.train import StyleTransferObjective
+    from course_lib.objectives import PerceptualObjective
+    from course_lib.train import TrainConfig, train
     from course_lib.vgg import VGGFeatures
 
+    device = config.device()
+    torch.backends.cudnn.benchmark = not args.no_cudnn_benchmark
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loss_net = VGGFeatures(weights=None).to(device)
     torch.manual_seed(0)
-    style = torch.rand(1, 3, args.size, args.size, device=device)
-    objective = StyleTransferObjective(loss_net, style)
-    return build("style"), objective, InMemory(max(8, 2 * args.batch), args.size)
-
-
-def run_course(args, queue) -> None:
-    import tempfile
-
-    from course_lib import config
-    from course_lib.train import TrainConfig, train
-
-    device = config.device()
-    model, objective, dataset = _setup(args, device)
+    objective = PerceptualObjective(loss_net, torch.rand(1, 3, args.size, args.size, device=device))
     cfg = TrainConfig(steps=args.warmup + args.steps, batch_size=args.batch, log_every=1,
-                      checkpoint_every=10**9, num_workers=0, compile=args.compile)
+                      checkpoint_every=10**9, num_workers=args.workers, compile=args.compile,
+                      amp=args.amp, channels_last=not args.no_channels_last)
     with tempfile.TemporaryDirectory() as out:
-        history = train(model, objective, dataset, out, cfg, device=device)
+        history = train(build("style"), objective, InMemory(max(8, 2 * args.batch), args.size), out, cfg,
+                        device=device)
     times = [b["seconds"] - a["seconds"] for a, b in zip(history, history[1:])][args.warmup - 1:]
     queue.put(_result(times, args, device))
 
 
-def run_baseline(args, queue) -> None:
-    """fast_neural_style's step: fp32, NCHW, no compile, VGG to relu4_3 for output and input."""
-    import torch
-
-    from course_lib import config
-    from course_lib.losses import feature_loss, style_loss
-
-    device = config.device()
-    model, objective, dataset = _setup(args, device)
-    _as_in_the_example(model)
-    model.to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_net, grams = objective.loss_net, objective.style_grams
-    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch, shuffle=True, drop_last=True)
-    times, batches = [], iter(())
-    for _ in range(args.warmup + args.steps):
-        x = next(batches, None)
-        if x is None:
-            batches = iter(loader)
-            x = next(batches)
-        began = time.perf_counter()
-        x = x.to(device)
-        y = model(x)
-        features_y, features_x = loss_net(y), loss_net(x)
-        loss = feature_loss(features_y["relu2_2"], features_x["relu2_2"]) + 5.0 * style_loss(features_y, grams)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        loss.item()  # as the example does when it logs; also a sync for honest GPU timing
-        times.append(time.perf_counter() - began)
-    queue.put(_result(times[args.warmup:], args, device))
-
-
-def _as_in_the_example(model) -> None:
-    """Swap the course's faster equivalents back to what the example computes: InstanceNorm2d
-    (the course: GroupNorm, one group per channel) and upsample-then-conv at full resolution
-    (the course: NearestUpsampleConv at low resolution). Same weights, same function."""
+def _example_network():
+    """The course's network with the example's operations swapped back in: InstanceNorm2d
+    (the course: GroupNorm, one group per channel), upsample-then-conv at full resolution (the
+    course: NearestUpsampleConv at low resolution) and no output non-linearity (the example's
+    last layer is the 9×9 conv). The same layers and the same function as its TransformerNet."""
     from torch import nn
 
-    from course_lib.networks import NearestUpsampleConv
+    from course_lib.networks import NearestUpsampleConv, ScaledTanh, build
 
-    for parent in model.modules():
+    model = build("style")
+    for parent in list(model.modules()):
         for name, child in parent.named_children():
             if isinstance(child, nn.GroupNorm) and child.num_groups == child.num_channels:
                 setattr(parent, name, nn.InstanceNorm2d(child.num_channels, affine=True))
             elif isinstance(child, NearestUpsampleConv):
                 setattr(parent, name, nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
                                                     nn.ReflectionPad2d(1), child.conv))
+            elif isinstance(child, ScaledTanh):
+                setattr(parent, name, nn.Identity())
+
+    class Example(nn.Module):  # no padding to a multiple of 4: the example has none
+        def __init__(self):
+            super().__init__()
+            self.layers = model.layers
+
+        def forward(self, x):
+            return self.layers(x)
+    return Example()
+
+
+def run_baseline(args, queue) -> None:
+    """The example's training step (see the module's docstring), fp32, NCHW, no compile."""
+    import torch
+
+    from course_lib import config
+    from course_lib.vgg import load_vgg
+
+    device = config.device()
+    torch.backends.cudnn.benchmark = False  # the example does not set it
+    torch.manual_seed(0)
+    transformer = _example_network().to(device).train()
+    optimizer = torch.optim.Adam(transformer.parameters(), 1e-3)
+    mse_loss = torch.nn.MSELoss()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        features = load_vgg("vgg16", None)[0].features
+    slices = [features[a:b].to(device) for a, b in ((0, 4), (4, 9), (9, 16), (16, 23))]
+    for s in slices:
+        s.requires_grad_(False)
+
+    def vgg(x):
+        out = []
+        for s in slices:
+            x = s(x)
+            out.append(x)
+        return out  # relu1_2, relu2_2, relu3_3, relu4_3
+
+    def normalize_batch(batch):
+        mean = batch.new_tensor([0.485, 0.456, 0.406]).view(-1, 1, 1)
+        std = batch.new_tensor([0.229, 0.224, 0.225]).view(-1, 1, 1)
+        batch = batch.div_(255.0)
+        return (batch - mean) / std
+
+    def gram_matrix(y):
+        b, ch, h, w = y.size()
+        f = y.view(b, ch, w * h)
+        return f.bmm(f.transpose(1, 2)) / (ch * h * w)
+
+    style = torch.rand(1, 3, args.size, args.size, generator=torch.Generator().manual_seed(1)) * 255
+    gram_style = [gram_matrix(f) for f in vgg(normalize_batch(style.repeat(args.batch, 1, 1, 1).to(device)))]
+    loader = torch.utils.data.DataLoader(InMemory(max(8, 2 * args.batch), args.size, 255.0),
+                                         batch_size=args.batch, shuffle=True, drop_last=True)
+    times, batches = [], iter(())
+    for _ in range(args.warmup + args.steps):
+        began = time.perf_counter()
+        x = next(batches, None)
+        if x is None:
+            batches = iter(loader)
+            x = next(batches)
+        n_batch = len(x)
+        optimizer.zero_grad()
+        x = x.to(device)
+        y = transformer(x)
+        y, x = normalize_batch(y), normalize_batch(x)
+        features_y, features_x = vgg(y), vgg(x)
+        content_loss = 1e5 * mse_loss(features_y[1], features_x[1])
+        style_loss = 0.0
+        for ft_y, gm_s in zip(features_y, gram_style):
+            style_loss += mse_loss(gram_matrix(ft_y), gm_s[:n_batch, :, :])
+        style_loss *= 1e10
+        (content_loss + style_loss).backward()
+        optimizer.step()
+        content_loss.item(), style_loss.item()  # the example accumulates both every step
+        times.append(time.perf_counter() - began)
+    queue.put(_result(times[args.warmup:], args, device))
 
 
 def _result(times, args, device) -> dict:
     step = statistics.median(times)
-    return {"step_s": round(step, 4), "images_per_s": round(args.batch / step, 2),
-            "peak_mem_mb": round(_peak_mb(device), 1)}
+    return {"step_s": step, "peak_mem_mb": round(_peak_mb(device), 1)}
 
 
 def _in_child(target, args) -> dict:
@@ -152,27 +204,52 @@ def _in_child(target, args) -> dict:
     return result
 
 
+def _summary(runs: list[dict], batch: int) -> dict:
+    steps = [r["step_s"] for r in runs]
+    median = statistics.median(steps)
+    return {"step_s": round(median, 4), "step_s_range": [round(min(steps), 4), round(max(steps), 4)],
+            "step_s_runs": [round(s, 4) for s in steps], "images_per_s": round(batch / median, 2),
+            "peak_mem_mb": max(r["peak_mem_mb"] for r in runs)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=20, help="timed steps (after --warmup)")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per run (after --warmup)")
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="runs per side, interleaved")
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader workers of the course's loop")
+    parser.add_argument("--amp", default="auto", help="the course's mixed precision: auto, bf16, fp16, off")
     parser.add_argument("--compile", action="store_true", help="torch.compile the course's network")
-    parser.add_argument("--baseline", action="store_true", help="also time the plain baseline")
+    parser.add_argument("--no-channels-last", action="store_true", help="the course's loop without channels_last")
+    parser.add_argument("--no-cudnn-benchmark", action="store_true", help="the course's loop without cudnn.benchmark")
+    parser.add_argument("--baseline", action="store_true", help="also time the fast_neural_style step")
     args = parser.parse_args()
     import torch
 
     from course_lib import config
 
     device = config.device()
-    result = {"size": args.size, "batch": args.batch, "steps": args.steps, "device": str(device),
+    course, baseline = [], []
+    for _ in range(args.runs):
+        course.append(_in_child(run_course, args))
+        if args.baseline:
+            baseline.append(_in_child(run_baseline, args))
+    result = {"size": args.size, "batch": args.batch, "steps": args.steps, "runs": args.runs,
+              "device": str(device), "torch": torch.__version__,
               "device_name": torch.cuda.get_device_name() if device.type == "cuda" else f"{os.cpu_count()} CPU cores",
-              "threads": torch.get_num_threads(), "torch": torch.__version__,
-              **_in_child(run_course, args)}
+              "threads": torch.get_num_threads(),
+              "settings": {"amp": args.amp, "compile": args.compile, "channels_last": not args.no_channels_last,
+                           "cudnn_benchmark": not args.no_cudnn_benchmark, "workers": args.workers},
+              "course": _summary(course, args.batch)}
     if args.baseline:
-        result["baseline"] = _in_child(run_baseline, args)
-        result["speedup"] = round(result["baseline"]["step_s"] / result["step_s"], 3)
+        ratios = [c["step_s"] / b["step_s"] for c, b in zip(course, baseline)]
+        result["baseline"] = _summary(baseline, args.batch)
+        result["ratio_course_to_baseline"] = {"median": round(statistics.median(ratios), 3),
+                                              "range": [round(min(ratios), 3), round(max(ratios), 3)],
+                                              "runs": [round(r, 3) for r in ratios]}
+        result["speedup"] = round(result["baseline"]["step_s"] / result["course"]["step_s"], 3)
     print(json.dumps(result))
 
 

@@ -1,14 +1,61 @@
-"""Command line of the course: ``python -m course_lib <command> --help`` for each command."""
+"""Command line of the course. Run `python -m course_lib COMMAND --help` for each command.
+
+Results go to stdout, status messages to stderr. A mistake in the arguments, the settings or
+the files ends with one line `error: …` and exit code 2 (arguments) or 1 (anything else);
+Ctrl-C or SIGTERM during training saves a checkpoint and exits with 130 or 143.
+"""
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import json
 import sys
 from pathlib import Path
 
 from . import config, data
+from .config import PAPER, say
 
-PAPER = "(paper: %(default)s)"
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows "(default: …)" only where there is a default worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.required or action.default in (None, False, argparse.SUPPRESS) or "%(default)" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with the error as the last line: `error: …` (exit code 2)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"error: {message}\n")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _default(cls, name: str):
+    """The default of ``cls``'s constructor argument ``name``: the one place it is written."""
+    return inspect.signature(cls).parameters[name].default
+
+
+def _device(args: argparse.Namespace):
+    return config.parse_device(args.device, "--device") if args.device else config.device()
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -17,13 +64,15 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _download(args: argparse.Namespace) -> int:
-    items = data.manifest()
+    from .downloads import fetch, manifest
+
+    items = manifest()
     if not args.names:
         for item in items.values():
             print(f"{item.name:16} {item.kind:8} {item.size_hint or '':7} {item.attribution}")
         return 0
     for name in args.names:
-        print(data.fetch(name))
+        print(fetch(name))
     return 0
 
 
@@ -34,6 +83,16 @@ def _training_images(folder: str) -> list[Path]:
     return paths
 
 
+def _first_example(dataset, seed: int):
+    """The first readable example (a sample to watch during training)."""
+    for index in range(len(dataset)):
+        try:
+            return dataset[(index, seed)]
+        except ValueError:
+            continue
+    raise ValueError("none of the training images can be read")
+
+
 def _fit(args: argparse.Namespace, model, objective, dataset, sample, device) -> int:
     """Run course_lib.train.train with the shared command-line options."""
     from .train import TrainConfig, train
@@ -42,10 +101,12 @@ def _fit(args: argparse.Namespace, model, objective, dataset, sample, device) ->
                       checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
                       seed=args.seed, num_workers=args.workers, amp=args.amp,
                       channels_last=not args.no_channels_last, compile=args.compile)
-    history = train(model, objective, dataset, args.out, cfg, device=device, sample_input=sample)
+    history = train(model, objective, dataset, args.out, cfg, device=device, sample_input=sample,
+                    restart=args.restart)
     if history:
-        print(f"step {history[-1]['step']}: loss {history[-1]['total']:.4g}; checkpoint in "
-              f"{Path(args.out) / 'checkpoint.pt'}")
+        print(json.dumps({"step": history[-1]["step"], "losses": {k: v for k, v in history[-1].items()
+                                                                  if k not in ("step", "seconds")},
+                          "checkpoint": str(Path(args.out) / "checkpoint.pt")}))
     return 0
 
 
@@ -54,145 +115,183 @@ def _train_style(args: argparse.Namespace) -> int:
 
     from .images import load_image
     from .networks import build
-    from .train import StyleTransferObjective
+    from .objectives import LossWeights, PerceptualObjective
     from .vgg import VGGFeatures
 
-    device = torch.device(args.device) if args.device else config.device()
-    style = load_image(args.style, size=args.style_size).to(device)
+    device = _device(args)
+    style = load_image(args.style, size=args.style_size)
     dataset = data.CropDataset(_training_images(args.data), crop=args.image_size, resize=args.image_size)
-    loss_net = VGGFeatures(weights=args.vgg_weights).to(device)
-    objective = StyleTransferObjective(loss_net, style, content_weight=args.content_weight,
-                                       style_weight=args.style_weight, tv_weight=args.tv_weight)
+    loss_net = VGGFeatures(weights=args.vgg_weights or config.vgg_weights()).to(device)
+    weights = LossWeights(content=args.content_weight, style=args.style_weight, tv=args.tv_weight)
+    objective = PerceptualObjective(loss_net, style, weights, content_layers=(args.content_layer,))
     torch.manual_seed(args.seed)
     model = build("style", upsampling=args.upsampling, norm=args.norm, width=args.width)
-    return _fit(args, model, objective, dataset, dataset[(0, args.seed)].unsqueeze(0), device)
+    return _fit(args, model, objective, dataset, _first_example(dataset, args.seed).unsqueeze(0), device)
 
 
 def _train_sr(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     import torch
 
     from .networks import build
-    from .sr import PairDataset, SRObjective
+    from .objectives import SR_WEIGHTS, PerceptualObjective
+    from .sr import PairDataset
     from .vgg import VGGFeatures
 
-    device = torch.device(args.device) if args.device else config.device()
+    if args.arch == "srcnn" and args.loss != "pixel":
+        raise ValueError("SRCNN is trained with the per-pixel loss: use --loss pixel")
+    device = _device(args)
     dataset = PairDataset(_training_images(args.data), args.scale, crop=args.image_size, blur=args.blur)
-    loss_net = VGGFeatures(("relu2_2",), weights=args.vgg_weights).to(device) if args.loss == "feat" else None
-    objective = SRObjective(args.loss, loss_net, tv_weight=args.tv_weight)
+    loss_net = VGGFeatures(("relu2_2",), weights=args.vgg_weights or config.vgg_weights()).to(device) \
+        if args.loss == "feat" else None
+    objective = PerceptualObjective(loss_net, weights=replace(SR_WEIGHTS[args.loss], tv=args.tv_weight))
     torch.manual_seed(args.seed)
-    model = build("sr", scale=args.scale, upsampling=args.upsampling, norm=args.norm)
-    return _fit(args, model, objective, dataset, dataset[(0, args.seed)][0].unsqueeze(0), device)
+    model = build("srcnn", scale=args.scale) if args.arch == "srcnn" else \
+        build("sr", scale=args.scale, upsampling=args.upsampling, norm=args.norm, residual=args.residual)
+    return _fit(args, model, objective, dataset, _first_example(dataset, args.seed)[0].unsqueeze(0), device)
+
+
+def _pairs(source: str, target: str, suffix: str, overwrite: bool) -> list[tuple[Path, Path]]:
+    """(input, output) paths for an image or every image of a folder. Writing over an input, or
+    into the input folder, is refused unless ``overwrite``."""
+    source_path, target_path = Path(source), Path(target)
+    if not source_path.exists():
+        raise FileNotFoundError(f"{source_path}: no such file or folder")
+    if source_path.is_dir():
+        pairs = [(p, target_path / f"{p.stem}{suffix}") for p in data.list_images(source_path)]
+        if not pairs:
+            raise FileNotFoundError(f"{source_path}: no images in it")
+        if not overwrite and target_path.exists() and target_path.resolve() == source_path.resolve():
+            raise ValueError(f"--output {target} is the input folder: its images would be overwritten; "
+                             f"choose another folder, or pass --overwrite")
+    else:
+        if target_path.is_dir():
+            target_path = target_path / f"{source_path.stem}{suffix}"
+        pairs = [(source_path, target_path)]
+    inputs = {p.resolve() for p, _ in pairs}
+    for _, out in pairs:
+        if not overwrite and out.exists() and out.resolve() in inputs:
+            raise ValueError(f"{out} is an input: it would be overwritten; choose another --output, "
+                             f"or pass --overwrite")
+    return pairs
 
 
 def _upscale(args: argparse.Namespace) -> int:
-    import torch
-
     from .images import load_image, save_image
+    from .networks import MIN_INPUT_SIDE
     from .sr import upscale
     from .train import load_model
 
-    device = torch.device(args.device) if args.device else config.device()
-    model = load_model(args.model, device)
-    if getattr(model, "scale", None) is None:
-        raise ValueError(f"{args.model}: not a super-resolution model (train it with train-sr)")
-    for path_in, path_out in _pairs(args.input, args.output, ".png"):
-        print(save_image(upscale(model, load_image(path_in, min_side=4), args.match_histogram), path_out))
+    device = _device(args)
+    model = load_model(args.model, device, kinds=("sr", "srcnn"))
+    for path_in, path_out in _pairs(args.input, args.output, ".png", args.overwrite):
+        image = load_image(path_in, min_side=MIN_INPUT_SIDE)
+        print(save_image(upscale(model, image, match=args.match_histogram), path_out))
     return 0
 
 
 def _eval_sr(args: argparse.Namespace) -> int:
-    import json
-
-    import torch
-
     from .sr import evaluate
     from .train import load_model
 
-    device = torch.device(args.device) if args.device else config.device()
-    model = None if args.model == "bicubic" else load_model(args.model, device)
-    if model is not None and getattr(model, "scale", None) != args.scale:
-        raise ValueError(f"{args.model} upscales ×{getattr(model, 'scale', '?')}, not ×{args.scale}")
-    results = {Path(folder).name: evaluate(model, Path(folder), args.scale, args.blur, args.match_histogram)
-               for folder in args.sets}
-    print(json.dumps({"model": args.model, "scale": args.scale, "blur": args.blur,
-                      "match_histogram": args.match_histogram, "sets": results}))
-    print("\n| set | images | PSNR (dB) | SSIM |\n|---|---|---|---|")
-    for name, r in results.items():
-        print(f"| {name} | {r['images']} | {r['psnr']:.2f} | {r['ssim']:.4f} |")
+    device = _device(args)
+    model = None if args.model == "bicubic" else load_model(args.model, device, kinds=("sr", "srcnn"))
+    if model is not None and model.scale != args.scale:
+        raise ValueError(f"{args.model} upscales ×{model.scale}, not ×{args.scale}")
+    folders = [Path(f) for f in args.sets] if args.sets else list(data.sr_sets().values())
+    results = {folder.name: evaluate(model, folder, args.scale, args.blur, args.match_histogram)
+               for folder in folders}
     for name, r in results.items():
         for line in r["cropped_to_multiple_of_scale"]:
-            print(f"note: {name}/{line} (cropped to a multiple of {args.scale})", file=sys.stderr)
+            say(f"note: {name}/{line} (cropped to a multiple of {args.scale})")
+    if args.markdown:
+        print(f"| set | images | ×{args.scale} PSNR (dB) | SSIM |\n|---|---|---|---|")
+        for name, r in results.items():
+            print(f"| {name} | {r['images']} | {r['psnr']:.2f} | {r['ssim']:.4f} |")
+    else:
+        print(json.dumps({"model": args.model, "scale": args.scale, "blur": args.blur,
+                          "match_histogram": args.match_histogram, "sets": results}))
     return 0
-
-
-def _pairs(source: str, target: str, suffix: str) -> list[tuple[Path, Path]]:
-    """(input, output) paths for an image or every image of a folder."""
-    source_path, target_path = Path(source), Path(target)
-    if not source_path.is_dir():
-        return [(source_path, target_path)]
-    pairs = [(p, target_path / f"{p.stem}{suffix}") for p in data.list_images(source_path)]
-    if not pairs:
-        raise FileNotFoundError(f"{source_path}: no images in it")
-    return pairs
 
 
 def _stylize(args: argparse.Namespace) -> int:
     import torch
 
     from .images import load_image, save_image
+    from .networks import MIN_INPUT_SIDE
+    from .tiling import auto_tile, tiled
     from .train import load_model
 
-    device = torch.device(args.device) if args.device else config.device()
-    model = load_model(args.model, device)
-    for path_in, path_out in _pairs(args.input, args.output, ".jpg"):
-        image = load_image(path_in, size=args.max_size).to(device)
-        try:
-            with torch.no_grad():
-                output = model(image)
-        except torch.OutOfMemoryError:
-            raise MemoryError(f"{path_in}: {image.shape[-1]}×{image.shape[-2]} does not fit in "
-                              f"{device} memory; pass a smaller --max-size") from None
-        print(save_image(output.cpu(), path_out))
+    device = _device(args)
+    model = load_model(args.model, device, kinds=("style",))
+    for path_in, path_out in _pairs(args.input, args.output, ".jpg", args.overwrite):
+        image = load_image(path_in, max_size=args.max_size, min_side=MIN_INPUT_SIDE)
+        h, w = image.shape[-2:]
+        tile = args.tile or auto_tile(model, h, w, device)
+        if tile and tile < max(h, w):
+            say(f"{path_in}: {w}×{h} in tiles of {tile}² (with seam blending)")
+            output = tiled(model, image, tile)
+        else:
+            try:
+                with torch.no_grad():
+                    output = model(image.to(device)).cpu()
+            except torch.OutOfMemoryError:
+                tile = 1024
+                say(f"{path_in}: {w}×{h} does not fit in {device} memory; retrying in tiles of {tile}²")
+                output = tiled(model, image, tile)
+        print(save_image(output, path_out))
     if args.export_onnx:
         dummy = torch.rand(1, 3, 256, 256, device=device)
         torch.onnx.export(model, dummy, args.export_onnx, input_names=["image"], output_names=["stylized"],
                           dynamic_axes={"image": {2: "height", 3: "width"}, "stylized": {2: "height", 3: "width"}},
                           dynamo=False)
-        print(f"ONNX model written to {args.export_onnx}")
+        say(f"ONNX model written to {args.export_onnx}")
     return 0
 
 
-def _training_options(p: argparse.ArgumentParser, steps: int, image_size: int, tv_weight: float) -> None:
+def _training_options(p: argparse.ArgumentParser, steps: int, image_size: int, tv_weight: float,
+                      network) -> None:
     """The options train-style and train-sr share, with the paper's defaults for the task."""
+    from .networks import NORMS, UPSAMPLINGS
+    from .train import AMP, TrainConfig
+
+    defaults = TrainConfig()
     p.add_argument("--out", required=True, help="folder for checkpoint.pt and samples/; rerun to resume")
-    p.add_argument("--steps", type=int, default=steps, help=f"iterations {PAPER}")
-    p.add_argument("--image-size", type=int, default=image_size, help=f"training crop side {PAPER}")
-    p.add_argument("--batch-size", type=int, default=4, help=f"batch size {PAPER}")
-    p.add_argument("--lr", type=float, default=1e-3, help=f"Adam learning rate {PAPER}")
+    p.add_argument("--restart", action="store_true",
+                   help="start over even if --out holds a checkpoint (which is kept under another name)")
+    p.add_argument("--steps", type=_positive, default=steps, help="iterations (paper: %(default)s)")
+    p.add_argument("--image-size", type=_positive, default=image_size, help="training crop side (paper: %(default)s)")
+    p.add_argument("--batch-size", type=_positive, default=defaults.batch_size, help="batch size (paper: %(default)s)")
+    p.add_argument("--lr", type=_positive_float, default=defaults.lr, help="Adam learning rate (paper: %(default)s)")
     p.add_argument("--tv-weight", type=float, default=tv_weight,
                    help="λ_TV (the paper picks 1e-6..1e-4, in 0-255 units)")
-    p.add_argument("--upsampling", choices=("nearest", "transpose"), default="nearest",
+    p.add_argument("--upsampling", choices=UPSAMPLINGS, default=_default(network, "upsampling"),
                    help="nearest+conv (no checkerboard) or the paper's stride-1/2 conv")
-    p.add_argument("--norm", choices=("instance", "batch"), default="instance",
+    p.add_argument("--norm", choices=sorted(NORMS), default=_default(network, "norm"),
                    help="instance norm (later work) or the paper's batch norm")
-    p.add_argument("--checkpoint-every", type=int, default=1000, help="steps between checkpoints")
-    p.add_argument("--sample-every", type=int, default=1000, help="steps between sample images")
-    p.add_argument("--amp", choices=("auto", "bf16", "fp16", "off"), default="auto",
-                   help="mixed precision (auto: bf16 or fp16 on CUDA, off on CPU)")
+    p.add_argument("--checkpoint-every", type=_positive, default=defaults.checkpoint_every,
+                   help="steps between checkpoints")
+    p.add_argument("--sample-every", type=_positive, default=defaults.sample_every,
+                   help="steps between sample images")
+    p.add_argument("--amp", choices=AMP, default=defaults.amp,
+                   help="mixed precision (auto: bf16 where the GPU or CPU has it, fp16 on older GPUs, else off)")
     p.add_argument("--compile", action="store_true", help="torch.compile the network")
     p.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory layout")
-    p.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initialisation and data order")
-    p.add_argument("--device", default=None, help="cuda, mps or cpu (default: COURSE_DEVICE or best)")
-    p.add_argument("--vgg-weights", default=config.vgg_weights(),
-                   help="imagenet, random, auto, or a torchvision VGG-16 state dict file")
+    p.add_argument("--workers", type=int, default=defaults.num_workers, help="DataLoader worker processes")
+    p.add_argument("--seed", type=int, default=defaults.seed, help="seed of the initialisation and data order")
+    p.add_argument("--device", default=None, help="cuda, mps or cpu (default: COURSE_DEVICE or the best)")
+    p.add_argument("--vgg-weights", default=None,
+                   help="imagenet, random, auto, or a torchvision VGG-16 state dict file "
+                        "(default: COURSE_VGG_WEIGHTS, else auto)")
 
 
 def _inference_options(p: argparse.ArgumentParser, trained_by: str) -> None:
     """The options of the commands that apply a trained network (stylize, upscale)."""
-    p.add_argument("--model", required=True, help=f"checkpoint.pt written by {trained_by}")
+    p.add_argument("--model", required=True, help=f"checkpoint.pt written by {trained_by}, or a shipped model's name")
     p.add_argument("--input", required=True, help="an image, or a folder of images")
     p.add_argument("--output", required=True, help="output image (or folder, for a folder input)")
+    p.add_argument("--overwrite", action="store_true", help="allow writing over input files")
     p.add_argument("--device", default=None, help="cuda, mps or cpu")
 
 
@@ -202,10 +301,12 @@ def _match_histogram_option(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m course_lib", description=__doc__,
-                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    commands = top.add_subparsers(dest="command", required=True)
-    formatter = argparse.ArgumentDefaultsHelpFormatter
+    from .networks import SuperResolutionNet, TransformerNet
+    from .objectives import SR_WEIGHTS, STYLE_WEIGHTS
+    from .vgg import CONTENT_LAYERS
+
+    top = _Parser(prog="python -m course_lib", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     commands.add_parser("info", help="print the device, mode and data source in use").set_defaults(run=_info)
 
@@ -213,60 +314,89 @@ def parser() -> argparse.ArgumentParser:
     get.add_argument("names", nargs="*", help="entries to fetch (none: list them)")
     get.set_defaults(run=_download)
 
-    ts = commands.add_parser("train-style", formatter_class=formatter,
-                             help="train a feed-forward style transfer network (paper §4)")
+    ts = commands.add_parser("train-style", formatter_class=_Help,
+                             help="train a feed-forward style transfer network (paper §4.1)")
     ts.add_argument("--style", required=True, help="style image")
     ts.add_argument("--data", required=True, help="folder of training images (paper: COCO 2014 train)")
-    _training_options(ts, steps=40_000, image_size=256, tv_weight=1e-5)
-    ts.add_argument("--style-size", type=int, default=512, help="longer side of the style image")
-    ts.add_argument("--content-weight", type=float, default=1.0, help="λ_c, feature loss at relu2_2")
-    ts.add_argument("--style-weight", type=float, default=5.0, help="λ_s, style loss at relu1_2..relu4_3")
-    ts.add_argument("--width", type=int, default=32, help="channels of the first layer (paper: 32)")
+    _training_options(ts, PAPER.train_steps, PAPER.image_size, STYLE_WEIGHTS.tv, TransformerNet)
+    ts.add_argument("--style-size", type=_positive, default=PAPER.style_size, help="longer side of the style image")
+    ts.add_argument("--content-weight", type=float, default=STYLE_WEIGHTS.content, help="λ_c, feature loss")
+    ts.add_argument("--style-weight", type=float, default=STYLE_WEIGHTS.style, help="λ_s, style loss at relu1_2..relu4_3")
+    ts.add_argument("--content-layer", default=CONTENT_LAYERS[0],
+                    help="layer of the feature loss (paper: relu2_2; the authors' code: relu3_3)")
+    ts.add_argument("--width", type=_positive, default=_default(TransformerNet, "width"),
+                    help="channels of the first layer (paper: 32)")
     ts.set_defaults(run=_train_style)
 
-    tsr = commands.add_parser("train-sr", formatter_class=formatter,
-                              help="train a super-resolution network (paper §5)")
-    tsr.add_argument("--scale", type=int, choices=(4, 8), required=True, help="upscaling factor")
-    tsr.add_argument("--loss", choices=("pixel", "feat"), required=True,
+    tsr = commands.add_parser("train-sr", formatter_class=_Help,
+                              help="train a super-resolution network (paper §4.2) or SRCNN")
+    tsr.add_argument("--scale", type=int, choices=(2, 4, 8), required=True, help="upscaling factor")
+    tsr.add_argument("--loss", choices=tuple(SR_WEIGHTS), required=True,
                      help="per-pixel loss, or feature loss at relu2_2")
     tsr.add_argument("--data", required=True, help="folder of training images (paper: 10k COCO images)")
-    _training_options(tsr, steps=200_000, image_size=288, tv_weight=1e-6)
-    tsr.add_argument("--blur", type=float, default=1.0, help=f"σ of the Gaussian blur before downsampling {PAPER}")
+    _training_options(tsr, PAPER.sr_steps, PAPER.sr_crop, SR_WEIGHTS["pixel"].tv, SuperResolutionNet)
+    tsr.add_argument("--blur", type=float, default=1.0, help="σ of the Gaussian blur before downsampling (paper: %(default)s)")
+    tsr.add_argument("--arch", choices=("sr", "srcnn"), default="sr",
+                     help="the paper's network, or the SRCNN baseline (Dong et al. 2014)")
+    tsr.add_argument("--residual", action="store_true",
+                     help="not in the paper: add the network's output to the bicubic enlargement")
     tsr.set_defaults(run=_train_sr)
 
-    up = commands.add_parser("upscale", formatter_class=formatter,
+    up = commands.add_parser("upscale", formatter_class=_Help,
                              help="enlarge an image or a folder with a trained super-resolution network")
     _inference_options(up, "train-sr")
     _match_histogram_option(up)
     up.set_defaults(run=_upscale)
 
-    ev = commands.add_parser("eval-sr", formatter_class=formatter,
+    ev = commands.add_parser("eval-sr", formatter_class=_Help,
                              help="PSNR/SSIM on Y of a model or of bicubic upscaling on benchmark sets")
-    ev.add_argument("--model", required=True, help="checkpoint.pt written by train-sr, or 'bicubic'")
-    ev.add_argument("--scale", type=int, choices=(4, 8), required=True, help="upscaling factor")
-    ev.add_argument("--sets", nargs="+", required=True, help="folders of HR images (e.g. sr/Set5)")
+    ev.add_argument("--model", required=True,
+                    help="checkpoint.pt written by train-sr, a shipped model's name (sr4-pixel), or 'bicubic'")
+    ev.add_argument("--scale", type=int, choices=(2, 4, 8), required=True, help="upscaling factor")
+    ev.add_argument("--sets", nargs="+", default=None,
+                    help="folders of HR images (default: the benchmark sets of COURSE_DATA or the cache)")
     ev.add_argument("--blur", type=float, default=0.0,
                     help="σ of a Gaussian blur before the bicubic downsampling (0: the standard benchmark LR)")
+    ev.add_argument("--markdown", action="store_true", help="print a markdown table instead of JSON")
     ev.add_argument("--device", default=None, help="cuda, mps or cpu")
     _match_histogram_option(ev)
     ev.set_defaults(run=_eval_sr)
 
-    st = commands.add_parser("stylize", formatter_class=formatter,
+    st = commands.add_parser("stylize", formatter_class=_Help,
                              help="apply a trained style network to an image or a folder")
     _inference_options(st, "train-style")
-    st.add_argument("--max-size", type=int, default=None, help="scale the longer side to this first")
+    st.add_argument("--max-size", type=_positive, default=None, help="shrink (never enlarge) the longer side to this")
+    st.add_argument("--tile", type=_positive, default=None,
+                    help="process in tiles of this side (automatic when the image would not fit in memory)")
     st.add_argument("--export-onnx", default=None, metavar="PATH", help="also export the network to ONNX")
     st.set_defaults(run=_stylize)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    from .downloads import DownloadError
+    from .files import LockedError
+    from .train import Interrupted
+    from .vgg import WeightsUnavailable
+
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, KeyError, MemoryError, FloatingPointError,
-            data.DownloadError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except Interrupted as stop:
+        return 128 + stop.signal
+    except KeyboardInterrupt:
+        say("error: interrupted")
+        return 130
+    except OSError as err:
+        message = f"{err.filename}: {err.strerror}" if err.filename else (err.strerror or str(err))
+        say(f"error: {message}")
+        return 1
+    except (ValueError, KeyError, MemoryError, FloatingPointError, DownloadError, LockedError,
+            WeightsUnavailable, torch.OutOfMemoryError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+        say(f"error: {message.strip().splitlines()[0] if message.strip() else type(err).__name__}")
         return 1
 
 

@@ -1,37 +1,70 @@
 """Run-time settings of the course, read from environment variables.
 
-Three settings drive every notebook and script:
-
 ``COURSE_DEVICE``
-    ``cuda``, ``mps`` or ``cpu``. Default: the first one available in that order.
+    ``cuda`` (or ``cuda:N``), ``mps`` or ``cpu``. Default: the first one available in that order.
 ``COURSE_MODE``
     ``fast`` (small images, few steps: for CPUs, tests and CI) or ``full`` (the
     paper's sizes and schedules). Default: ``full`` on a GPU, ``fast`` on a CPU.
 ``COURSE_DATA``
     A folder laid out like ``styles/ content/ train/ sr/<set>/``. Default: none,
     in which case :mod:`course_lib.data` downloads or falls back to sample images.
+``COURSE_CACHE``
+    Where downloads, fallback images and training runs go. Default: ``~/.cache/course_lib``.
+``COURSE_VGG_WEIGHTS``
+    The loss network's weights: ``imagenet``, ``random``, ``auto`` or a file (see :mod:`course_lib.vgg`).
+``COURSE_PROGRESS``
+    ``auto`` (tqdm's notebook or terminal bar) or ``text`` (a plain text bar, whose last state
+    is what a stored notebook output shows).
 
-``COURSE_VGG_WEIGHTS`` picks the loss network's weights (see :mod:`course_lib.vgg`).
+An invalid value raises :class:`SettingError`, which names the variable and the valid values.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 MODES = ("fast", "full")
+DEVICES = ("cuda", "cuda:N", "mps", "cpu")
+VGG_WEIGHTS = ("auto", "imagenet", "random")
+
+
+class SettingError(ValueError):
+    """An environment variable of the course holds a value it cannot use."""
+
+
+def say(message: str) -> None:
+    """A status message (resuming, fallbacks, warnings): on stderr, so stdout carries results."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def parse_device(name: str, variable: str = "COURSE_DEVICE") -> torch.device:
+    """``name`` as a usable device, or :class:`SettingError` naming ``variable`` and the choices."""
+    name = name.strip().lower()
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise SettingError(f"{variable}={name!r} is not a device; use one of {', '.join(DEVICES)}") from None
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if device.type not in available:
+        raise SettingError(f"{variable}={name!r} is not supported; use one of {', '.join(DEVICES)}")
+    if not available[device.type]:
+        raise SettingError(f"{variable}={name} but torch sees no {device.type.upper()} device here; "
+                           f"use {variable}=cpu or unset it")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise SettingError(f"{variable}={name}: only {torch.cuda.device_count()} CUDA device(s)")
+    return device
 
 
 def device() -> torch.device:
     """The device to compute on: ``COURSE_DEVICE`` if set, else cuda, then mps, then cpu."""
-    name = os.environ.get("COURSE_DEVICE", "").strip().lower()
+    name = os.environ.get("COURSE_DEVICE", "").strip()
     if name:
-        if name.startswith("cuda") and not torch.cuda.is_available():
-            raise RuntimeError(f"COURSE_DEVICE={name} but torch sees no CUDA device")
-        return torch.device(name)
+        return parse_device(name)
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
@@ -45,7 +78,7 @@ def mode() -> str:
     if not value:
         return "fast" if device().type == "cpu" else "full"
     if value not in MODES:
-        raise ValueError(f"COURSE_MODE must be one of {MODES}, got {value!r}")
+        raise SettingError(f"COURSE_MODE={value!r}; use one of {', '.join(MODES)}")
     return value
 
 
@@ -67,9 +100,22 @@ def cache_dir() -> Path:
 
 
 def vgg_weights() -> str:
-    """``COURSE_VGG_WEIGHTS``: ``imagenet``, ``random``, a file path, or ``auto`` (the default:
-    ImageNet when it can be had, otherwise a loudly announced random init)."""
-    return os.environ.get("COURSE_VGG_WEIGHTS", "auto").strip() or "auto"
+    """``COURSE_VGG_WEIGHTS``: ``imagenet``, ``random``, ``auto`` (the default: ImageNet when it
+    can be had, otherwise a loudly announced random init), or an existing weights file."""
+    value = os.environ.get("COURSE_VGG_WEIGHTS", "").strip() or "auto"
+    if value not in VGG_WEIGHTS and not Path(value).expanduser().is_file():
+        raise SettingError(f"COURSE_VGG_WEIGHTS={value!r} is neither one of {', '.join(VGG_WEIGHTS)} "
+                           f"nor an existing weights file")
+    return value
+
+
+def progress(*args, **kwargs):
+    """A tqdm progress bar: tqdm.auto's, or a plain text one when ``COURSE_PROGRESS=text``."""
+    if os.environ.get("COURSE_PROGRESS", "auto").strip().lower() == "text":
+        from tqdm import tqdm
+    else:
+        from tqdm.auto import tqdm
+    return tqdm(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -91,6 +137,7 @@ PRESETS: dict[str, Preset] = {
     "full": Preset(image_size=256, style_size=512, gatys_steps=500, train_steps=40_000,
                    batch_size=4, sr_crop=288, sr_steps=200_000),
 }
+PAPER = PRESETS["full"]  # the paper's schedules: the defaults of the command line
 
 
 def preset(name: str | None = None) -> Preset:

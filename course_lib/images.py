@@ -1,10 +1,13 @@
-"""Reading, writing and showing images as float tensors in [0, 1].
+"""Reading, writing, resizing and showing images as float tensors in [0, 1].
 
 Every image in the course is a tensor of shape 1×3×H×W with values in [0, 1]; the
 loss network (:mod:`course_lib.vgg`) applies the ImageNet normalisation itself.
 Whatever a user hands in (grey, RGBA, palette, CMYK, 16-bit, rotated phone photos)
 becomes RGB here, and anything that cannot be read is refused with a ``ValueError``
 that names the file and the problem.
+
+:func:`resize` is the course's one way to change an image's size (torchvision's, with
+antialiasing), and :func:`to_uint8` its one way to 8 bits (rounded, not truncated).
 """
 
 from __future__ import annotations
@@ -25,16 +28,23 @@ from .files import atomic_write
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 MIN_SIDE = 16  # the transformation network downsamples by 4 and VGG's relu4_3 by 8
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS  # larger images are refused before decoding (decompression bombs)
+INTERPOLATIONS = {"nearest": InterpolationMode.NEAREST, "bilinear": InterpolationMode.BILINEAR,
+                  "bicubic": InterpolationMode.BICUBIC}
 
 
-def _to_rgb(img: Image.Image) -> Image.Image:
+def _to_rgb(img: Image.Image, path: Path) -> Image.Image:
     """Convert any PIL mode to 8-bit RGB; transparent pixels are composited on white."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img).astype(np.float64)
+        top = float(arr.max(initial=0.0))
         if img.mode == "F":
-            scale = 1.0 if arr.max(initial=0.0) <= 1.0 else 255.0
+            if top > 1.0 or float(arr.min(initial=0.0)) < 0.0:
+                raise ValueError(f"{path}: floating-point image with values from {arr.min():.4g} to "
+                                 f"{top:.4g}; the course reads float images only in [0, 1]. Save it "
+                                 f"as 8- or 16-bit, or scale it to [0, 1] first")
+            scale = 1.0
         else:  # 16-bit (or 32-bit int holding 16-bit) greyscale
-            scale = 65535.0 if arr.max(initial=0.0) > 255 or img.mode.startswith("I;16") else 255.0
+            scale = 65535.0 if top > 255 or img.mode.startswith("I;16") else 255.0
         arr = np.clip(np.rint(arr / scale * 255.0), 0, 255).astype(np.uint8)
         return Image.fromarray(arr, mode="L").convert("RGB")
     if img.mode == "P" and "transparency" in img.info:
@@ -46,27 +56,42 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def _resize(img: Image.Image, size: int | tuple[int, int]) -> Image.Image:
-    """``size`` int: the longer side becomes ``size`` (aspect kept); (H, W): exactly that."""
-    if isinstance(size, int):
-        w, h = img.size
-        scale = size / max(w, h)
-        target = [max(1, round(h * scale)), max(1, round(w * scale))]
-    else:
-        target = [int(size[0]), int(size[1])]
-    return TF.resize(img, target, interpolation=InterpolationMode.BICUBIC, antialias=True)
+def fit(height: int, width: int, side: int, which: str = "longer") -> tuple[int, int]:
+    """(H, W) scaled so that the ``which`` side (``"longer"`` or ``"shorter"``) becomes ``side``."""
+    reference = max(height, width) if which == "longer" else min(height, width)
+    scale = side / reference
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resize(image: torch.Tensor, size: int | tuple[int, int], interpolation: str,
+           which: str = "longer") -> torch.Tensor:
+    """``image`` (…×H×W, float in [0, 1]) resized with ``interpolation`` (``"bicubic"``,
+    ``"bilinear"`` or ``"nearest"``), antialiased when shrinking, clamped to [0, 1].
+
+    ``size``: (H, W) exactly, or an int for the ``which`` side (aspect kept).
+    """
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {sorted(INTERPOLATIONS)}, got {interpolation!r}")
+    target = fit(*image.shape[-2:], size, which) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    if tuple(image.shape[-2:]) == target:
+        return image
+    out = TF.resize(image, list(target), interpolation=INTERPOLATIONS[interpolation],
+                    antialias=interpolation != "nearest")
+    return out.clamp(0, 1)
 
 
 def load_image(path: str | os.PathLike, size: int | tuple[int, int] | None = None,
-               min_side: int = MIN_SIDE, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
+               max_size: int | None = None, min_side: int = MIN_SIDE,
+               max_pixels: int = MAX_PIXELS) -> torch.Tensor:
     """Read an image file as a 1×3×H×W float tensor in [0, 1].
 
     EXIF orientation is applied; grey, RGBA, palette, CMYK and 16-bit inputs become RGB.
     ``size``: None keeps the size; an int scales the longer side to it; (H, W) resizes exactly.
+    ``max_size``: shrink (never enlarge) so that the longer side is at most this.
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file for a
     non-image, corrupt or truncated data, an image smaller than ``min_side`` pixels on a side,
-    or one with more than ``max_pixels`` pixels.
+    one with more than ``max_pixels`` pixels, or a float image outside [0, 1].
     """
     path = Path(path)
     if not path.is_file():
@@ -82,7 +107,7 @@ def load_image(path: str | os.PathLike, size: int | tuple[int, int] | None = Non
                                      f"pass max_pixels= to allow it")
                 img.load()
                 img = ImageOps.exif_transpose(img)
-                rgb = _to_rgb(img)
+                rgb = _to_rgb(img, path)
     except UnidentifiedImageError:
         raise ValueError(f"{path}: not an image file, or a format Pillow cannot read") from None
     except Image.DecompressionBombError as err:
@@ -92,18 +117,33 @@ def load_image(path: str | os.PathLike, size: int | tuple[int, int] | None = Non
     if min(rgb.size) < min_side:
         raise ValueError(f"{path}: image is {rgb.size[0]}×{rgb.size[1]}, smaller than the "
                          f"{min_side} pixels a side the networks need")
+    image = TF.to_tensor(rgb).unsqueeze(0)
     if size is not None:
-        rgb = _resize(rgb, size)
-    return TF.to_tensor(rgb).unsqueeze(0)
+        image = resize(image, size, "bicubic")
+    if max_size is not None and max(image.shape[-2:]) > max_size:
+        image = resize(image, max_size, "bicubic")
+    return image
 
 
-def to_pil(image: torch.Tensor) -> Image.Image:
-    """A 3×H×W or 1×3×H×W tensor in [0, 1] (values outside are clipped) as a PIL image."""
+def to_uint8(image: torch.Tensor) -> np.ndarray:
+    """A 3×H×W or 1×3×H×W tensor in [0, 1] as an H×W×3 uint8 array, *rounded* to the nearest
+    level (values outside [0, 1] are clipped): 100.9/255 becomes 101, 0.999 becomes 255."""
     if image.dim() == 4:
         if image.shape[0] != 1:
             raise ValueError(f"expected one image, got a batch of {image.shape[0]}")
         image = image[0]
-    return TF.to_pil_image(image.detach().float().clamp(0, 1).cpu())
+    levels = image.detach().float().cpu().mul(255).round_().clamp_(0, 255)
+    return levels.to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def quantize(image: torch.Tensor) -> torch.Tensor:
+    """``image`` rounded to 8 bits, as a float tensor in [0, 1] (what saving and reloading give)."""
+    return image.detach().float().mul(255).round().clamp(0, 255).div(255)
+
+
+def to_pil(image: torch.Tensor) -> Image.Image:
+    """A 3×H×W or 1×3×H×W tensor in [0, 1] as an 8-bit RGB PIL image (see :func:`to_uint8`)."""
+    return Image.fromarray(to_uint8(image), mode="RGB")
 
 
 def save_image(image: torch.Tensor, path: str | os.PathLike) -> Path:

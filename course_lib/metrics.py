@@ -1,27 +1,26 @@
-"""PSNR and SSIM as super-resolution papers report them (paper §5, Table 2).
+"""PSNR and SSIM as super-resolution papers report them (paper §4.2, Table 2), and a sharpness measure.
 
-Protocol: both images are converted to 8 bits, then to the luma channel Y of ITU-R BT.601
-(values 16–235, :func:`skimage.color.rgb2ycbcr`); ``border`` pixels (the scale factor) are
-cropped from every side; PSNR uses a data range of 255; SSIM is Wang et al.'s with an 11×11
-Gaussian window of σ = 1.5 (``skimage.metrics.structural_similarity`` with
-``gaussian_weights=True, use_sample_covariance=False``).
+Protocol: both images are rounded to 8 bits (:func:`course_lib.images.to_uint8`), then
+converted to the luma channel Y of ITU-R BT.601 (values 16–235, :func:`skimage.color.rgb2ycbcr`);
+``border`` pixels (the scale factor) are cropped from every side; PSNR uses a data range of
+255; SSIM is Wang et al.'s with an 11×11 Gaussian window of σ = 1.5
+(``skimage.metrics.structural_similarity`` with ``gaussian_weights=True,
+use_sample_covariance=False``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from PIL import Image
 from skimage.color import rgb2ycbcr
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from .images import to_pil
+from .images import to_uint8
 
 
 def luma(image: torch.Tensor) -> np.ndarray:
     """The Y channel (BT.601, 16–235) of a 1×3×H×W image in [0, 1], after rounding to 8 bits."""
-    rgb8 = np.asarray(to_pil(image), dtype=np.float64) / 255.0
-    return rgb2ycbcr(rgb8)[..., 0]
+    return rgb2ycbcr(to_uint8(image).astype(np.float64) / 255.0)[..., 0]
 
 
 def psnr_ssim(output: torch.Tensor, target: torch.Tensor, border: int) -> tuple[float, float]:
@@ -31,14 +30,15 @@ def psnr_ssim(output: torch.Tensor, target: torch.Tensor, border: int) -> tuple[
     y_out, y_ref = luma(output), luma(target)
     if border:
         y_out, y_ref = y_out[border:-border, border:-border], y_ref[border:-border, border:-border]
-    psnr = peak_signal_noise_ratio(y_ref, y_out, data_range=255)
+    with np.errstate(divide="ignore"):  # identical images: an infinite PSNR, not a warning
+        psnr = peak_signal_noise_ratio(y_ref, y_out, data_range=255)
     ssim = structural_similarity(y_ref, y_out, data_range=255, gaussian_weights=True, sigma=1.5,
                                  use_sample_covariance=False)
     return float(psnr), float(ssim)
 
 
-def bicubic(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Resize a 1×3×H×W image in [0, 1] to (H, W) = ``size`` with PIL's bicubic filter, in 8 bits:
-    the resampling behind the literature's bicubic figures."""
-    pil = to_pil(image).resize((size[1], size[0]), Image.Resampling.BICUBIC)
-    return torch.from_numpy(np.asarray(pil, dtype=np.float32) / 255.0).permute(2, 0, 1).unsqueeze(0)
+def sharpness(image: torch.Tensor) -> float:
+    """Mean absolute difference between neighbouring pixels (vertical plus horizontal): larger
+    means more edges. A blurry output scores lower than its sharp original."""
+    return ((image[..., 1:, :] - image[..., :-1, :]).abs().mean()
+            + (image[..., :, 1:] - image[..., :, :-1]).abs().mean()).item()

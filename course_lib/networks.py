@@ -1,13 +1,16 @@
-"""Image transformation networks f_W (paper §3.1 and its supplementary material).
+"""Image transformation networks f_W (paper §3.1 and its supplementary material), and SRCNN.
 
 Style transfer: 9×9 conv, two stride-2 convs, five residual blocks of 128 channels, two ×2
-upsampling stages, 9×9 conv, scaled tanh. Super-resolution ×f: 9×9 conv, residual blocks of
-64 channels, log2(f) ×2 upsampling stages, 9×9 conv. Both use reflection padding.
+upsampling stages, 9×9 conv, scaled tanh. Super-resolution ×f: 9×9 conv, four residual
+blocks of 64 channels, log2(f) ×2 upsampling stages, 9×9 conv. Both use reflection padding.
 
-Deviations from the paper, each selectable: instance normalisation (Ulyanov et al. 2016, used
-by every later implementation because it makes the output independent of the batch's
-contrast) instead of batch normalisation, and nearest-neighbour upsampling followed by a conv
+The course's defaults for style transfer follow later practice, each selectable: instance
+normalisation (Ulyanov et al. 2016: each image is normalised by its own statistics, so the
+output does not depend on the content image's contrast, and training and testing behave the
+same) instead of batch normalisation, and nearest-neighbour upsampling followed by a conv
 (Odena et al. 2016: no checkerboard artefacts) instead of fractionally-strided convs.
+Super-resolution keeps the paper's batch normalisation: instance normalisation removes each
+image's mean brightness, which a super-resolution network must reproduce.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ import math
 import torch
 from torch import nn
 
+from .images import resize
+
 # Instance normalisation is GroupNorm with one group per channel: the same maths as
 # InstanceNorm2d(affine=True), but it keeps channels_last tensors channels_last, which lets
 # every conv after it use the fast oneDNN/cuDNN channels_last kernels (InstanceNorm2d returns
 # NCHW, and a 3-channel 9×9 conv's backward is then ~7× slower on CPU).
 NORMS = {"instance": lambda c: nn.GroupNorm(c, c), "batch": nn.BatchNorm2d}
 UPSAMPLINGS = ("nearest", "transpose")
+MIN_INPUT_SIDE = 8  # the 9×9 convs reflect-pad by 4, which needs at least 5 pixels
 
 
 def conv(in_channels: int, out_channels: int, kernel: int, stride: int = 1) -> nn.Sequential:
@@ -71,21 +77,28 @@ def upsample(in_channels: int, out_channels: int, mode: str) -> nn.Module:
     raise ValueError(f"upsampling must be one of {UPSAMPLINGS}, got {mode!r}")
 
 
+def _norm(norm: str, channels: int) -> nn.Module:
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {sorted(NORMS)}, got {norm!r}")
+    return NORMS[norm](channels)
+
+
 class ResidualBlock(nn.Module):
     """Two 3×3 convs with normalisation and a ReLU between, plus the identity (He et al.; the
     paper's supplementary Fig. 1, with the same padding on both convs so no cropping is needed)."""
 
     def __init__(self, channels: int, norm: str = "instance") -> None:
         super().__init__()
-        self.body = nn.Sequential(conv(channels, channels, 3), NORMS[norm](channels), nn.ReLU(),
-                                  conv(channels, channels, 3), NORMS[norm](channels))
+        self.body = nn.Sequential(conv(channels, channels, 3), _norm(norm, channels), nn.ReLU(),
+                                  conv(channels, channels, 3), _norm(norm, channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
 
 
-def _block(in_channels: int, out_channels: int, layer: nn.Module, norm: str) -> list[nn.Module]:
-    return [layer, NORMS[norm](out_channels), nn.ReLU()]
+def _block(layer: nn.Module, out_channels: int, norm: str) -> list[nn.Module]:
+    """A conv (or upsampling) layer, then normalisation and ReLU."""
+    return [layer, _norm(norm, out_channels), nn.ReLU()]
 
 
 class ScaledTanh(nn.Module):
@@ -99,21 +112,21 @@ class TransformerNet(nn.Module):
     """The style transfer network. Input and output: B×3×H×W in [0, 1].
 
     ``width`` scales every layer (32 gives the paper's 32-64-128 channels; 16 is the half-width
-    network users ask for on small GPUs).
+    network users ask for on small GPUs). ``blocks``: residual blocks (paper: 5; CycleGAN's
+    generator, the same design, uses 6 or 9).
     """
 
-    def __init__(self, upsampling: str = "nearest", norm: str = "instance", width: int = 32) -> None:
+    def __init__(self, upsampling: str = "nearest", norm: str = "instance", width: int = 32,
+                 blocks: int = 5) -> None:
         super().__init__()
-        if norm not in NORMS:
-            raise ValueError(f"norm must be one of {sorted(NORMS)}, got {norm!r}")
         c1, c2, c3 = width, 2 * width, 4 * width
         self.layers = nn.Sequential(
-            *_block(3, c1, conv(3, c1, 9), norm),
-            *_block(c1, c2, conv(c1, c2, 3, stride=2), norm),
-            *_block(c2, c3, conv(c2, c3, 3, stride=2), norm),
-            *[ResidualBlock(c3, norm) for _ in range(5)],
-            *_block(c3, c2, upsample(c3, c2, upsampling), norm),
-            *_block(c2, c1, upsample(c2, c1, upsampling), norm),
+            *_block(conv(3, c1, 9), c1, norm),
+            *_block(conv(c1, c2, 3, stride=2), c2, norm),
+            *_block(conv(c2, c3, 3, stride=2), c3, norm),
+            *[ResidualBlock(c3, norm) for _ in range(blocks)],
+            *_block(upsample(c3, c2, upsampling), c2, norm),
+            *_block(upsample(c2, c1, upsampling), c1, norm),
             conv(c1, 3, 9), ScaledTanh())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -125,33 +138,59 @@ class TransformerNet(nn.Module):
 
 
 class SuperResolutionNet(nn.Module):
-    """The super-resolution network for factor ``scale`` (4 or 8): input B×3×h×w in [0, 1],
-    output B×3×(scale·h)×(scale·w)."""
+    """The super-resolution network for factor ``scale`` (a power of two: 4 or 8 in the paper):
+    input B×3×h×w in [0, 1], output B×3×(scale·h)×(scale·w).
 
-    def __init__(self, scale: int = 4, upsampling: str = "nearest", norm: str = "instance",
-                 channels: int = 64, blocks: int = 4) -> None:
+    ``residual``: not in the paper. The network's last conv is added to the bicubic enlargement
+    of its input (a global skip, as in VDSR and later work) instead of passing through the
+    scaled tanh, so it only has to learn the missing detail.
+    """
+
+    def __init__(self, scale: int = 4, upsampling: str = "nearest", norm: str = "batch",
+                 channels: int = 64, blocks: int = 4, residual: bool = False) -> None:
         super().__init__()
         stages = math.log2(scale)
         if scale < 2 or stages != int(stages):
             raise ValueError(f"scale must be a power of two ≥ 2, got {scale}")
-        self.scale = scale
+        self.scale, self.residual = scale, residual
         self.layers = nn.Sequential(
-            *_block(3, channels, conv(3, channels, 9), norm),
+            *_block(conv(3, channels, 9), channels, norm),
             *[ResidualBlock(channels, norm) for _ in range(blocks)],
-            *[m for _ in range(int(stages)) for m in _block(channels, channels,
-                                                              upsample(channels, channels, upsampling), norm)],
-            conv(channels, 3, 9), ScaledTanh())
+            *[m for _ in range(int(stages)) for m in _block(upsample(channels, channels, upsampling),
+                                                              channels, norm)],
+            conv(channels, 3, 9), *([] if residual else [ScaledTanh()]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x)
+        out = self.layers(x)
+        if self.residual:
+            h, w = x.shape[-2:]
+            out = out + resize(x, (h * self.scale, w * self.scale), "bicubic")
+        return out
 
 
-ARCHITECTURES = {"style": TransformerNet, "sr": SuperResolutionNet}
+class SRCNN(nn.Module):
+    """SRCNN (Dong et al. 2014), the super-resolution baseline of the paper's Table 2: the input
+    is enlarged ×``scale`` by bicubic interpolation, then 9×9 conv (64) → ReLU → 1×1 conv (32)
+    → ReLU → 5×5 conv (3), trained with the per-pixel loss. Same interface as
+    :class:`SuperResolutionNet`: B×3×h×w in, B×3×(scale·h)×(scale·w) out."""
+
+    def __init__(self, scale: int = 4, filters: tuple[int, int] = (64, 32)) -> None:
+        super().__init__()
+        self.scale = scale
+        f1, f2 = filters
+        self.layers = nn.Sequential(conv(3, f1, 9), nn.ReLU(), nn.Conv2d(f1, f2, 1), nn.ReLU(), conv(f2, 3, 5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        return self.layers(resize(x, (h * self.scale, w * self.scale), "bicubic"))
+
+
+ARCHITECTURES = {"style": TransformerNet, "sr": SuperResolutionNet, "srcnn": SRCNN}
 
 
 def build(kind: str, **options) -> nn.Module:
-    """A network by name (``"style"`` or ``"sr"``) with its options, recorded in ``.config`` so that
-    a checkpoint can rebuild it."""
+    """A network by name (``"style"``, ``"sr"`` or ``"srcnn"``) with its options, recorded in
+    ``.config`` so that a checkpoint can rebuild it."""
     if kind not in ARCHITECTURES:
         raise ValueError(f"kind must be one of {sorted(ARCHITECTURES)}, got {kind!r}")
     model = ARCHITECTURES[kind](**options)

@@ -1,15 +1,16 @@
-"""Single-image super-resolution (paper §5): data, objective and evaluation.
+"""Single-image super-resolution (paper §4.2): data, upscaling and evaluation.
 
 Training pairs as in the paper: 288×288 crops y of natural images; the input x is y blurred
-with a Gaussian of σ = 1.0 and downsampled by the factor with bicubic interpolation. The network
-is trained with ℓ_pixel, or with ℓ_feat at relu2_2, each plus λ_TV ℓ_TV.
+with a Gaussian of σ = 1.0 and downsampled by the factor with bicubic interpolation. The
+objective is :class:`course_lib.objectives.PerceptualObjective` with
+:data:`course_lib.objectives.SR_WEIGHTS`: ℓ_pixel, or ℓ_feat at relu2_2, each plus λ_TV ℓ_TV.
 
 Evaluation (the protocol of :mod:`course_lib.metrics`): each HR image is cropped to a multiple
 of the factor (reported, not hidden), downsampled bicubically (``blur`` > 0 blurs first, as in
-training), upscaled by the model or by bicubic interpolation, and scored on Y with a border of
-``scale`` pixels.
+training) and rounded to 8 bits like a stored LR image, upscaled by the model or by bicubic
+interpolation, and scored on Y with a border of ``scale`` pixels.
 
-Post-processing (paper §5): the network's output may be histogram-matched to its LR input
+Post-processing (paper §4.2): the network's output may be histogram-matched to its LR input
 (:func:`match_histogram`), which undoes small colour shifts of the network; off by default, so
 the scores are those of the network alone.
 """
@@ -26,12 +27,8 @@ from torch import nn
 from torchvision.transforms import functional as TF
 
 from . import data
-from .images import load_image
-from .losses import feature_loss, pixel_loss, tv_loss
-from .metrics import bicubic, psnr_ssim
-from .vgg import VGGFeatures
-
-LOSSES = ("pixel", "feat")
+from .images import load_image, quantize, resize
+from .metrics import psnr_ssim
 
 
 def degrade(hr: torch.Tensor, scale: int, blur: float = 1.0) -> torch.Tensor:
@@ -39,9 +36,7 @@ def degrade(hr: torch.Tensor, scale: int, blur: float = 1.0) -> torch.Tensor:
     if blur > 0:
         radius = int(3 * blur + 0.5)
         hr = TF.gaussian_blur(hr, kernel_size=2 * radius + 1, sigma=blur)
-    h, w = hr.shape[-2] // scale, hr.shape[-1] // scale
-    return nn.functional.interpolate(hr, size=(h, w), mode="bicubic", antialias=True,
-                                     align_corners=False).clamp(0, 1)
+    return resize(hr, (hr.shape[-2] // scale, hr.shape[-1] // scale), "bicubic")
 
 
 class PairDataset(torch.utils.data.Dataset):
@@ -55,34 +50,12 @@ class PairDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.crops)
 
+    def settings(self) -> dict:
+        return {**self.crops.settings(), "scale": self.scale, "blur": self.blur}
+
     def __getitem__(self, key) -> tuple[torch.Tensor, torch.Tensor]:
         hr = self.crops[key]
         return degrade(hr.unsqueeze(0), self.scale, self.blur)[0], hr
-
-
-class SRObjective(nn.Module):
-    """ℓ_pixel(f_W(x), y) or ℓ_feat^{relu2_2}(f_W(x), y), plus λ_TV ℓ_TV(f_W(x)) (paper §5)."""
-
-    def __init__(self, loss: str = "feat", loss_net: VGGFeatures | None = None, tv_weight: float = 1e-6,
-                 layer: str = "relu2_2") -> None:
-        super().__init__()
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-        if loss == "feat" and loss_net is None:
-            raise ValueError("the feature loss needs a loss network")
-        self.loss, self.loss_net, self.tv_weight, self.layer = loss, loss_net, tv_weight, layer
-
-    def forward(self, model: nn.Module, batch):
-        lr, hr = batch
-        output = model(lr)
-        if self.loss == "pixel":
-            main = pixel_loss(output.float(), hr)
-        else:
-            with torch.no_grad():
-                target = self.loss_net(hr, (self.layer,))[self.layer]
-            main = feature_loss(self.loss_net(output, (self.layer,))[self.layer], target)
-        parts = {self.loss: main, "tv": self.tv_weight * tv_loss(output.float())}
-        return sum(parts.values()), parts
 
 
 def match_histogram(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
@@ -95,12 +68,17 @@ def match_histogram(image: torch.Tensor, reference: torch.Tensor) -> torch.Tenso
 
 
 @torch.no_grad()
-def upscale(model: nn.Module, lr: torch.Tensor, match: bool = False) -> torch.Tensor:
-    """The model's output for the LR image ``lr`` (1×3×h×w, on CPU), in [0, 1] on CPU; with
-    ``match``, histogram-matched to ``lr`` as the paper's post-processing."""
-    device = next(model.parameters()).device
-    output = model(lr.to(device)).float().cpu().clamp(0, 1)
-    return match_histogram(output, lr) if match else output
+def upscale(model: nn.Module | None, lr: torch.Tensor, scale: int | None = None,
+            match: bool = False) -> torch.Tensor:
+    """The model's output for the LR image ``lr`` (1×3×h×w), in [0, 1] on the CPU; ``model``
+    None is bicubic interpolation by ``scale``. With ``match``, histogram-matched to ``lr`` as
+    the paper's post-processing."""
+    if model is None:
+        output = resize(lr.cpu(), (lr.shape[-2] * scale, lr.shape[-1] * scale), "bicubic")
+    else:
+        device = next(model.parameters()).device
+        output = model(lr.to(device)).float().cpu().clamp(0, 1)
+    return match_histogram(output, lr.cpu()) if match else output
 
 
 def _hr_images(folder: Path, scale: int) -> tuple[list[tuple[str, torch.Tensor]], list[str]]:
@@ -126,13 +104,7 @@ def evaluate(model: nn.Module | None, folder: Path, scale: int, blur: float = 0.
     images, cropped = _hr_images(Path(folder), scale)
     scores = []
     for _, hr in images:
-        h, w = hr.shape[-2:]
-        lr = bicubic(hr, (h // scale, w // scale)) if blur == 0 else degrade(hr, scale, blur)
-        if model is None:
-            output = bicubic(lr, (h, w))
-            output = match_histogram(output, lr) if match else output
-        else:
-            output = upscale(model, lr, match)
-        scores.append(psnr_ssim(output, hr, border=scale))
+        lr = quantize(degrade(hr, scale, blur))
+        scores.append(psnr_ssim(upscale(model, lr, scale, match), hr, border=scale))
     return {"psnr": statistics.mean(s[0] for s in scores), "ssim": statistics.mean(s[1] for s in scores),
             "images": len(scores), "cropped_to_multiple_of_scale": cropped}

@@ -1,84 +1,112 @@
-"""One training loop for feed-forward style transfer (§4) and super-resolution (§5).
+"""One training loop for every network of the course: style transfer (§4.1), super-resolution
+(§4.2), SRCNN and the GANs of notebook 6.
 
-Adam (lr 1e-3, as in the paper); on a GPU mixed precision (bf16, or fp16 with loss scaling),
-channels_last, cudnn.benchmark and optional torch.compile; a DataLoader with workers and
-pinned memory over random crops; tqdm progress with the losses; atomic checkpoints that
-resume exactly; a non-finite loss stops training and keeps the last good checkpoint.
+Adam (lr 1e-3, as in the paper), one optimiser per group of the objective (a GAN has two);
+mixed precision where the hardware has it (bf16 on recent GPUs and on CPUs with AVX512-BF16 or
+AMX, fp16 with loss scaling on older GPUs), channels_last, cudnn.benchmark and optional
+torch.compile; a DataLoader with workers and pinned memory over random crops; progress
+with the losses.
+
+Nothing is lost: checkpoints are written atomically and resume exactly (also after ``kill
+-9``); Ctrl-C and SIGTERM save one; a lock keeps a second run out of the folder; a run resumed
+with other settings is refused (its fingerprint differs), and ``restart`` starts over keeping
+the old checkpoint; a step with non-finite gradients is skipped, several in a row stop
+training, and no non-finite tensor is ever saved; an unreadable training image is skipped and
+listed in ``skipped.txt``.
 """
 
 from __future__ import annotations
 
-import math
+import hashlib
+import json
 import os
+import signal
+import statistics
 import time
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Iterator
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from .gatys import CONTENT_LAYERS, STYLE_LAYERS
-from .files import atomic_write
+from .config import PAPER, progress, say
+from .files import atomic_write, remove_stale_temps, run_lock
 from .images import save_image
-from .losses import feature_loss, gram_matrix, style_loss, tv_loss
 from .networks import build
-from .vgg import VGGFeatures
+from .objectives import Objective
 
 CHECKPOINT = "checkpoint.pt"
+SKIPPED = "skipped.txt"
+AMP = ("auto", "bf16", "fp16", "off")
+# TrainConfig fields that do not change what is learned: they may differ when a run resumes.
+FREE_SETTINGS = ("steps", "checkpoint_every", "sample_every", "log_every", "num_workers",
+                 "channels_last", "compile")
+MAX_BAD_STEPS = 5  # consecutive steps with non-finite gradients before training stops
 
 
 @dataclass
 class TrainConfig:
     """How to train; the defaults are the paper's style-transfer schedule (§4.1)."""
 
-    steps: int = 40_000
-    batch_size: int = 4
+    steps: int = PAPER.train_steps
+    batch_size: int = PAPER.batch_size
     lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
     checkpoint_every: int = 1000
     sample_every: int = 1000
     log_every: int = 10
     seed: int = 0
     num_workers: int = 2
-    amp: str = "auto"  # auto (bf16/fp16 on CUDA, off on CPU) | bf16 | fp16 | off
+    amp: str = "auto"  # auto (bf16 where the hardware has it, fp16 on older GPUs, else fp32) | bf16 | fp16 | off
     channels_last: bool = True
     compile: bool = False
+    max_bad_images: float = 0.05  # fraction of unreadable training images that stops training
+    extra: dict = field(default_factory=dict)  # anything else that defines the run (for its fingerprint)
 
 
-class Objective(Protocol):
-    """``objective(model, batch)`` → (loss, {name: weighted loss term}) for one batch."""
-
-    def __call__(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]: ...
+class RunMismatch(ValueError):
+    """The checkpoint in the output folder was written with other settings."""
 
 
-class StyleTransferObjective(nn.Module):
-    """λ_c ℓ_feat(f_W(x), x) + λ_s ℓ_style(f_W(x), y_s) + λ_TV ℓ_TV(f_W(x)) (paper eq. 5, §4.1).
+class Interrupted(KeyboardInterrupt):
+    """Training stopped by Ctrl-C or SIGTERM after saving a checkpoint; ``signal`` is its number."""
 
-    The style image's Gram matrices are computed once; the content targets φ(x) under no_grad,
-    with a VGG pass that stops at the content layer.
-    """
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signal = signum
 
-    def __init__(self, loss_net: VGGFeatures, style: torch.Tensor, *, content_weight: float = 1.0,
-                 style_weight: float = 5.0, tv_weight: float = 1e-5,
-                 content_layer: str = CONTENT_LAYERS[0], style_layers=STYLE_LAYERS) -> None:
-        super().__init__()
-        self.loss_net, self.content_layer, self.style_layers = loss_net, content_layer, tuple(style_layers)
-        self.weights = (content_weight, style_weight, tv_weight)
-        with torch.no_grad():
-            feats = loss_net(style, self.style_layers)
-        self.style_grams = {k: gram_matrix(v) for k, v in feats.items()}
 
-    def forward(self, model: nn.Module, batch: torch.Tensor):
-        wc, ws, wtv = self.weights
-        with torch.no_grad():
-            target = self.loss_net(batch, (self.content_layer,))[self.content_layer]
-        output = model(batch)
-        feats = self.loss_net(output, self.style_layers + (self.content_layer,))
-        parts = {"content": wc * feature_loss(feats[self.content_layer], target),
-                 "style": ws * style_loss(feats, self.style_grams),
-                 "tv": wtv * tv_loss(output.float())}
-        return sum(parts.values()), parts
+def fingerprint(model: nn.Module, objective: Objective, dataset, config: TrainConfig) -> dict:
+    """Everything that defines a run: the network, the objective (with its images' hashes),
+    the data and the training settings that change what is learned."""
+    data = dataset.settings() if hasattr(dataset, "settings") else {"dataset": type(dataset).__name__,
+                                                                      "examples": len(dataset)}
+    train = {k: v for k, v in asdict(config).items() if k not in FREE_SETTINGS}
+    train["betas"] = list(train["betas"])
+    return json.loads(json.dumps({"model": getattr(model, "config", type(model).__name__),
+                                  "objective": objective.settings(), "data": data, "train": train},
+                                 sort_keys=True, default=str))
+
+
+def run_folder(root: str | os.PathLike, name: str, model: nn.Module, objective: Objective, dataset,
+               config: TrainConfig) -> Path:
+    """``root/<name>-<hash>``: a folder per set of settings, so that changing the style image, a
+    weight or the data never resumes a run made with the old ones."""
+    key = json.dumps(fingerprint(model, objective, dataset, config), sort_keys=True)
+    return Path(root) / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a} → {b}")
+    return out
 
 
 class ResumableSampler(torch.utils.data.Sampler):
@@ -101,127 +129,303 @@ class ResumableSampler(torch.utils.data.Sampler):
                 k += 1
 
 
+class SkipUnreadable(torch.utils.data.Dataset):
+    """``dataset`` keyed by (index, seed), where an example that raises ``ValueError`` (an
+    unreadable image, named in the message) is replaced by the next readable one, the same on
+    every run, and listed once in ``log``."""
+
+    def __init__(self, dataset, log: Path) -> None:
+        self.dataset, self.log, self.bad = dataset, Path(log), set()
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: tuple[int, int]):
+        index, seed = key
+        for offset in range(len(self)):
+            i = (index + offset) % len(self)
+            try:
+                return self.dataset[(i, seed)]
+            except ValueError as err:
+                if i not in self.bad:
+                    self.bad.add(i)
+                    say(f"Skipping an unreadable training image: {err}")
+                    with open(self.log, "a") as f:
+                        f.write(f"{err}\n")
+        raise ValueError("no training image can be read; see " + str(self.log))
+
+    def count(self) -> int:
+        """How many distinct unreadable images all workers have listed so far."""
+        return len(set(self.log.read_text().splitlines())) if self.log.exists() else 0
+
+
+def cpu_has_bf16() -> bool:
+    """True on CPUs with native bf16 arithmetic (AVX512-BF16 or AMX), where oneDNN runs bf16
+    convolutions faster than fp32 ones."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
 def _precision(amp: str, device: torch.device) -> torch.dtype | None:
-    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+    """The autocast dtype: ``auto`` is bf16 on a GPU that has it (fp16 with loss scaling on
+    older ones) and on a CPU with native bf16, and full fp32 elsewhere."""
+    if amp not in AMP:
+        raise ValueError(f"amp must be one of {AMP}, got {amp!r}")
+    if amp == "off":
         return None
     if amp == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if device.type == "cpu" and cpu_has_bf16() else None
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
 
 
-def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict:
+def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict:
     """Read a checkpoint written by :func:`train` (``weights_only=True``: no code is unpickled)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: empty file (0 bytes), not a checkpoint")
     try:
-        return torch.load(path, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise
+        state = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:
-        raise ValueError(f"{path}: not a readable course checkpoint ({err})") from err
+        raise ValueError(f"{path}: not a readable course checkpoint "
+                         f"({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+    if not isinstance(state, dict) or not isinstance(state.get("model"), dict) \
+            or not isinstance(state.get("model_config"), dict):
+        raise ValueError(f"{path}: not a course checkpoint (no model weights and model_config in it); "
+                         f"was it written by course_lib's training?")
+    return state
 
 
-def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> nn.Module:
-    """The trained network stored in a checkpoint, in eval mode."""
-    state = load_checkpoint(Path(path), device)
-    if "model_config" not in state:
-        raise ValueError(f"{path}: no model_config in it; was it written by course_lib.train?")
-    model = build(**state["model_config"])
-    model.load_state_dict(state["model"])
+def shipped_models() -> dict[str, Path]:
+    """The trained models that come with the course (``course_lib/models/*.pt``), by name."""
+    folder = Path(__file__).resolve().parent / "models"
+    return {p.stem: p for p in sorted(folder.glob("*.pt"))}
+
+
+def resolve_model(name_or_path: str | os.PathLike) -> Path:
+    """A checkpoint path, or the name of a shipped model (``sr4-pixel``) as its path."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = shipped_models()
+    if str(name_or_path) in shipped:
+        return shipped[str(name_or_path)]
+    raise FileNotFoundError(f"{name_or_path}: no such checkpoint file, and no shipped model of that "
+                            f"name (shipped: {', '.join(shipped) or 'none'})")
+
+
+def load_model(path: str | os.PathLike, device: torch.device | str = "cpu",
+               kinds: tuple[str, ...] | None = None) -> nn.Module:
+    """The trained network stored in a checkpoint (or a shipped model's name), in eval mode.
+    ``kinds``: the network kinds the caller accepts; another kind is refused naming both."""
+    path = resolve_model(path)
+    state = load_checkpoint(path, device)
+    kind = state["model_config"].get("kind")
+    if kinds is not None and kind not in kinds:
+        raise ValueError(f"{path} holds a {kind!r} network; this command needs one of {', '.join(kinds)}")
+    try:
+        model = build(**state["model_config"])
+        model.load_state_dict(state["model"])
+    except (TypeError, ValueError, RuntimeError, KeyError) as err:
+        raise ValueError(f"{path}: its weights do not fit its model_config "
+                         f"({str(err).splitlines()[0]})") from None
     return model.to(device).eval()
+
+
+@contextmanager
+def _signals_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGINT raise :class:`Interrupted` while training, so that a checkpoint is
+    saved (also where SIGINT was ignored, as in a background job)."""
+    def handler(signum, frame):
+        raise Interrupted(signum)
+    try:
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    except ValueError:  # not the main thread: leave the signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+def _finite(tree) -> bool:
+    if isinstance(tree, torch.Tensor):
+        return not tree.is_floating_point() or bool(torch.isfinite(tree).all())
+    if isinstance(tree, dict):
+        return all(_finite(v) for v in tree.values())
+    if isinstance(tree, (list, tuple)):
+        return all(_finite(v) for v in tree)
+    return True
 
 
 def train(model: nn.Module, objective: Objective, dataset: torch.utils.data.Dataset, out_dir: str | os.PathLike,
           config: TrainConfig | None = None, device: torch.device | str = "cpu",
-          sample_input: torch.Tensor | None = None, resume: bool = True) -> list[dict[str, float]]:
+          sample_input: torch.Tensor | None = None, resume: bool = True,
+          restart: bool = False) -> list[dict[str, float]]:
     """Train ``model`` to minimise ``objective`` over random batches of ``dataset``.
 
     ``dataset[(index, seed)]`` must return one (deterministic) example. Checkpoints go to
-    ``out_dir/checkpoint.pt`` every ``config.checkpoint_every`` steps and at the end; with
-    ``resume`` an existing one is continued exactly. ``sample_input`` is passed through the
-    model every ``config.sample_every`` steps and saved to ``out_dir/samples/``. Ctrl-C saves a
-    checkpoint and returns. Returns the loss history (one dict every ``config.log_every`` steps).
+    ``out_dir/checkpoint.pt`` every ``config.checkpoint_every`` steps and at the end. An
+    existing checkpoint is continued exactly (``resume``) if it was made with the same settings
+    (:func:`fingerprint`), and refused with the list of differences otherwise; ``restart`` moves
+    it aside and starts over. A finished run is reused and says so. ``sample_input`` is passed
+    through the model every ``config.sample_every`` steps and saved to ``out_dir/samples/``.
+    Ctrl-C or SIGTERM saves a checkpoint and raises :class:`Interrupted`. Returns the loss
+    history (one dict every ``config.log_every`` steps).
     """
     config = config or TrainConfig()
     device = torch.device(device)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(out_dir):
+        return _train(model, objective, dataset, out_dir, config, device, sample_input, resume, restart)
+
+
+def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device: torch.device,
+           sample_input, resume: bool, restart: bool) -> list[dict[str, float]]:
     checkpoint_path = out_dir / CHECKPOINT
+    remove_stale_temps(checkpoint_path)
+    identity = fingerprint(model, objective, dataset, config)
     dtype = _precision(config.amp, device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model.to(device, memory_format=memory_format).train()
-    if isinstance(objective, nn.Module):
-        objective.to(device, memory_format=memory_format)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    objective.to(device, memory_format=memory_format)
+    groups = {name: list(params) for name, params in objective.groups(model).items()}
+    optimizers = {name: torch.optim.Adam(params, lr=config.lr, betas=config.betas)
+                  for name, params in groups.items()}
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     step, history, elapsed = 0, [], 0.0
 
-    if resume and checkpoint_path.exists():
+    if checkpoint_path.exists() and restart:
+        kept = checkpoint_path.with_name(f"checkpoint-replaced-{time.strftime('%Y%m%d-%H%M%S')}.pt")
+        os.replace(checkpoint_path, kept)
+        say(f"Starting over; the previous checkpoint is kept as {kept}.")
+    elif checkpoint_path.exists() and resume:
         state = load_checkpoint(checkpoint_path, device)
-        if state["model_config"] != getattr(model, "config", None) or state["batch_size"] != config.batch_size:
-            raise ValueError(f"{checkpoint_path} was written for another model or batch size "
-                             f"({state['model_config']}, batch {state['batch_size']}); use a new --out")
+        changed = _differences(state.get("fingerprint", {}), identity)
+        if changed:
+            raise RunMismatch(f"{checkpoint_path} was trained with other settings ({'; '.join(changed)}); "
+                              f"use another output folder, or restart (--restart) to start over and keep "
+                              f"the old checkpoint under another name")
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        for name, optimizer in optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][name])
         scaler.load_state_dict(state["scaler"])
         step, history, elapsed = state["step"], state["history"], state["seconds"]
         torch.set_rng_state(state["rng"]["torch"].cpu())
         if device.type == "cuda" and state["rng"].get("cuda"):
             torch.cuda.set_rng_state_all([s.cpu() for s in state["rng"]["cuda"]])
-        print(f"Resuming from {checkpoint_path} at step {step}.")
+        if step >= config.steps:
+            say(f"Reusing the finished run in {out_dir} ({step} steps, {elapsed / 60:.1f} min of "
+                f"training); nothing to train. Change a setting or the folder to train anew.")
+            return history
+        say(f"Resuming from {checkpoint_path} at step {step}.")
 
     def save(at: int) -> None:
+        snapshot = {"model": model.state_dict(),
+                    "optimizers": {k: o.state_dict() for k, o in optimizers.items()}}
+        if not _finite(snapshot):
+            raise FloatingPointError(f"refusing to save non-finite weights at step {at}; "
+                                     f"{checkpoint_path} is kept as it was")
         rng = {"torch": torch.get_rng_state(),
                "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []}
         with atomic_write(checkpoint_path) as tmp:
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scaler": scaler.state_dict(), "step": at, "history": history,
+            torch.save({**snapshot, "scaler": scaler.state_dict(), "step": at, "history": history,
                         "seconds": elapsed + time.perf_counter() - began, "rng": rng,
-                        "batch_size": config.batch_size, "train_config": asdict(config),
+                        "fingerprint": identity, "train_config": asdict(config),
                         "model_config": getattr(model, "config", None)}, tmp)
 
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     forward = torch.compile(model) if config.compile else model
+    examples = SkipUnreadable(dataset, out_dir / SKIPPED)
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=config.batch_size, num_workers=config.num_workers,
+        examples, batch_size=config.batch_size, num_workers=config.num_workers,
         sampler=ResumableSampler(len(dataset), config.seed, start=step * config.batch_size),
         pin_memory=device.type == "cuda", drop_last=True,
         persistent_workers=False, prefetch_factor=4 if config.num_workers else None)
     batches = iter(loader)
     began = time.perf_counter()
-    bar = tqdm(total=config.steps, initial=step, desc="training", unit="step")
+    bar = progress(total=config.steps, initial=step, desc="training", unit="step")
+    bad_steps, step_times, projected = 0, [], False
+    limit = MAX_BAD_STEPS if not scaler.is_enabled() else 8 * MAX_BAD_STEPS  # fp16 scaling skips a few
     try:
-        while step < config.steps:
-            batch = _to(next(batches), device, memory_format)
-            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-                loss, parts = objective(forward, batch)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            step += 1
-            last = step == config.steps
-            checkpoint_due = step % config.checkpoint_every == 0 or last
-            if step % config.log_every == 0 or checkpoint_due:
-                values = {k: v.item() for k, v in parts.items()}
-                values["total"] = loss.item()
-                if not all(math.isfinite(v) for v in values.values()):
+        with _signals_as_interrupt():
+            while step < config.steps:
+                tick = time.perf_counter()
+                batch = _to(next(batches), device, memory_format)
+                if examples.count() > config.max_bad_images * len(dataset):
+                    raise ValueError(f"{examples.count()} of {len(dataset)} training images are unreadable "
+                                     f"(more than {config.max_bad_images:.0%}); see {out_dir / SKIPPED}")
+                losses, parts, finite = {}, {}, True
+                stream = objective.losses(forward, batch)
+                while True:
+                    with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                        item = next(stream, None)
+                    if item is None:
+                        break
+                    group, loss, group_parts = item
+                    optimizer = optimizers[group]
+                    optimizer.zero_grad(set_to_none=True)
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(optimizer)
+                    grads = [p.grad for p in groups[group] if p.grad is not None]
+                    norm = torch.nn.utils.get_total_norm(grads) if grads else loss.new_zeros(())
+                    if bool(torch.isfinite(norm) & torch.isfinite(loss.detach())):
+                        scaler.step(optimizer)
+                    else:
+                        finite = False
+                    losses[group], parts = loss.detach(), {**parts, **group_parts}
+                scaler.update()
+                step += 1
+                bad_steps = 0 if finite else bad_steps + 1
+                if bad_steps >= limit:
                     kept = f"the last good checkpoint {checkpoint_path} is kept" if checkpoint_path.exists() \
                         else "no checkpoint was written yet"
-                    raise FloatingPointError(f"loss became non-finite at step {step} ({values}); {kept}. "
+                    raise FloatingPointError(f"loss or gradients non-finite for {bad_steps} steps in a row "
+                                             f"(up to step {step}; those steps were skipped); {kept}. "
                                              f"Lower the learning rate or the loss weights.")
-                history.append({"step": step, **values, "seconds": elapsed + time.perf_counter() - began})
-                bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()})
-            if sample_input is not None and (step % config.sample_every == 0 or last):
-                _save_sample(model, sample_input, out_dir / "samples" / f"step_{step:06d}.jpg", device)
-            if checkpoint_due:
-                save(step)
-            bar.update(1)
-    except KeyboardInterrupt:
+                last = step == config.steps
+                checkpoint_due = step % config.checkpoint_every == 0 or last
+                if step % config.log_every == 0 or checkpoint_due:
+                    values = {k: v.item() for k, v in parts.items()}
+                    values.update({"total": sum(v.item() for v in losses.values())} if len(losses) == 1
+                                  else {f"{g}_total": v.item() for g, v in losses.items()})
+                    history.append({"step": step, **values, "seconds": elapsed + time.perf_counter() - began})
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()})
+                if sample_input is not None and (step % config.sample_every == 0 or last):
+                    _save_sample(model, sample_input, out_dir / "samples" / f"step_{step:06d}.jpg", device)
+                if checkpoint_due:
+                    save(step)
+                bar.update(1)
+                step_times.append(time.perf_counter() - tick)
+                if not projected and len(step_times) == 6:
+                    projected = True
+                    _say_projection(statistics.median(step_times[1:]), config.steps - step, device)
+    except KeyboardInterrupt as err:
         save(step)
-        print(f"Interrupted at step {step}; checkpoint saved. Run again with the same --out to resume.")
+        say(f"Interrupted at step {step}; checkpoint saved in {checkpoint_path}. Run the same command "
+            f"again to resume.")
+        raise err if isinstance(err, Interrupted) else Interrupted(signal.SIGINT) from None
     finally:
         bar.close()
     return history
+
+
+def _say_projection(step_seconds: float, remaining: int, device: torch.device) -> None:
+    """After the first steps: how long the rest will take, and on a CPU the fast settings."""
+    minutes = step_seconds * remaining / 60
+    text = f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes:.0f} min" if minutes >= 1 else \
+        f"{minutes * 60:.0f} s"
+    message = f"Projected: about {text} for the remaining {remaining:,} steps ({step_seconds:.3f} s/step on {device})."
+    if device.type == "cpu" and minutes > 30:
+        message += (" That is long for a CPU: try the fast settings (--image-size 96 --batch-size 2 "
+                    "--steps 2000), or a GPU.")
+    say(message)
 
 
 def _to(batch, device: torch.device, memory_format: torch.memory_format):
@@ -234,5 +438,6 @@ def _to(batch, device: torch.device, memory_format: torch.memory_format):
 def _save_sample(model: nn.Module, sample: torch.Tensor, path: Path, device: torch.device) -> None:
     was_training = model.training
     model.eval()
-    save_image(model(sample.to(device)).float().cpu(), path)
+    output = model(sample.to(device))
+    save_image(output.float().clamp(0, 1).cpu(), path)
     model.train(was_training)

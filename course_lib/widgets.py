@@ -1,8 +1,9 @@
 """An ipywidgets panel for Gatys et al. style transfer (notebook 03).
 
-Log-scale sliders set the content, style and TV weights λ_c, λ_s, λ_TV of eq. 5; drop-downs pick
-the content and style images; "Run" optimises a few more steps from the current image and
-updates the preview and the loss plot in place. Changing an image starts over.
+Log-scale sliders set the content, style and TV weights λ_c, λ_s, λ_TV of eq. 5 (starting at
+:data:`course_lib.objectives.STYLE_WEIGHTS`); drop-downs pick the content and style images;
+"Run" optimises a few more steps from the current image and updates the preview and the loss
+plot in place. Changing an image starts over.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from PIL import Image
 
 from .gatys import stylize
 from .images import load_image, to_pil
+from .objectives import STYLE_WEIGHTS, LossWeights
 from .vgg import VGGFeatures
+
+LABELS = {"description_width": "150px"}  # wide enough for "content image", "steps per run"
 
 
 def _png(picture) -> bytes:
@@ -37,19 +41,20 @@ class StylePanel:
                  size: int = 128, steps: int = 10, optimizer: str = "lbfgs") -> None:
         self.loss_net, self.size, self.optimizer = loss_net, size, optimizer
         self.paths = {"content": dict(contents), "style": dict(styles)}
-        log_slider = dict(base=10, continuous_update=False, readout_format=".1e",
-                          style={"description_width": "110px"})
-        self.content_weight = w.FloatLogSlider(value=1.0, min=-3, max=3, description="content λ_c", **log_slider)
-        self.style_weight = w.FloatLogSlider(value=5.0, min=-2, max=5, description="style λ_s", **log_slider)
-        self.tv_weight = w.FloatLogSlider(value=1e-5, min=-8, max=0, description="TV λ_TV", **log_slider)
-        self.content = w.Dropdown(options=list(contents), description="content image")
-        self.style = w.Dropdown(options=list(styles), description="style image")
+        log_slider = dict(base=10, continuous_update=False, readout_format=".1e", style=LABELS,
+                          layout=w.Layout(width="420px"))
+        d = STYLE_WEIGHTS
+        self.content_weight = w.FloatLogSlider(value=d.content, min=-3, max=3, description="content λ_c", **log_slider)
+        self.style_weight = w.FloatLogSlider(value=d.style, min=-2, max=5, description="style λ_s", **log_slider)
+        self.tv_weight = w.FloatLogSlider(value=d.tv, min=-8, max=0, description="TV λ_TV", **log_slider)
+        self.content = w.Dropdown(options=list(contents), description="content image", style=LABELS)
+        self.style = w.Dropdown(options=list(styles), description="style image", style=LABELS)
         self.steps = w.IntSlider(value=steps, min=1, max=200, description="steps per run",
-                                 continuous_update=False)
+                                 continuous_update=False, style=LABELS)
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
         self.reset_button = w.Button(description="Start over", icon="undo")
         self.preview = w.Image(format="png", width=size * 2)
-        self.plot = w.Image(format="png")
+        self.plot = w.Image(format="png", layout=w.Layout(display="none"))  # shown after the first run
         self.log = w.Output()
         self.image: torch.Tensor | None = None
         self.history: list[dict[str, float]] = []
@@ -67,25 +72,30 @@ class StylePanel:
     def _load(self, kind: str, name: str) -> torch.Tensor:
         return load_image(self.paths[kind][name], size=self.size)
 
+    def weights(self) -> LossWeights:
+        """The weights the sliders show."""
+        return LossWeights(content=self.content_weight.value, style=self.style_weight.value,
+                           tv=self.tv_weight.value)
+
     def reset(self) -> None:
         """Forget the optimised image and its history; show the content image."""
         self.image, self.history = None, []
         self.preview.value = _png(to_pil(self._load("content", self.content.value)))
-        self.plot.value = b""
+        self.plot.layout.display = "none"
 
     def run(self, steps: int | None = None) -> None:
         """Optimise ``steps`` (default: the slider) more steps with the current weights."""
         content = self._load("content", self.content.value)
         style = self._load("style", self.style.value)
         self.image, history = stylize(
-            content, style, loss_net=self.loss_net, content_weight=self.content_weight.value,
-            style_weight=self.style_weight.value, tv_weight=self.tv_weight.value,
+            content, style, loss_net=self.loss_net, weights=self.weights(),
             steps=steps or self.steps.value, optimizer=self.optimizer,
             init=self.image if self.image is not None else "content", progress=False)
         offset = len(self.history)
         self.history += [{**h, "step": h["step"] + offset} for h in history]
         self.preview.value = _png(to_pil(self.image))
         self.plot.value = _png(self._loss_figure())
+        self.plot.layout.display = None
 
     def _loss_figure(self):
         from matplotlib.figure import Figure
@@ -94,8 +104,8 @@ class StylePanel:
         ax = figure.subplots()
         steps = [h["step"] for h in self.history]
         for key in ("total", "content", "style", "tv"):
-            ax.plot(steps, [max(h[key], 1e-12) for h in self.history], label=key)
-        ax.set(yscale="log", xlabel="step", ylabel="weighted loss")
+            ax.plot(steps, [max(h.get(key, 0.0), 1e-12) for h in self.history], label=key)
+        ax.set(yscale="log", xlabel="step", ylabel="weighted loss", title="Gatys objective (eq. 5)")
         ax.legend(fontsize=8)
         figure.tight_layout()
         return figure

@@ -28,30 +28,33 @@
 
 # %% [markdown]
 # ## Set-up
-# On Colab this cell fetches the course; locally `make lab` has already installed it. It prints
-# the device, the mode (`fast` on a CPU: small images and few steps; `full` on a GPU) and where
-# the images come from.
+# The first cell is the same in every notebook: on Colab it fetches the course.
 
 # %%
+# Set-up. Locally, `make lab` has installed the course; on Colab this cell fetches it first.
 import sys
 if "google.colab" in sys.modules:
-    # !git clone -q --depth 1 https://github.com/perceptual-losses-course/course.git /content/course
-    # %pip install -q -e /content/course
+    # !git clone -q --depth 1 https://github.com/perceptual-losses-course/course.git /content/course && {sys.executable} -m pip install -q -e /content/course
     sys.path.insert(0, "/content/course")
 
+# %% [markdown]
+# The libraries this notebook uses. `course_lib.setup()` seeds torch and prints the device, the
+# mode (`fast` on a CPU: small images and few steps; `full` on a GPU) and where the images come from.
+
+# %%
+import course_lib
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from course_lib import config, data, losses
 from course_lib.exercises import check
-from course_lib.images import load_image, show_images
+from course_lib.images import load_image, resize, show_images
+from course_lib.metrics import sharpness
+from course_lib.sr import degrade
 from course_lib.vgg import VGGFeatures
 
-torch.manual_seed(0)
-device, preset = config.device(), config.preset()
-print(config.describe())
+device, preset = course_lib.setup()
 
 # %% [markdown]
 # ## The task and the per-pixel loss
@@ -141,9 +144,6 @@ plt.show()
 crops = data.CropDataset(data.images("train"), crop=64, resize=256)
 loader = torch.utils.data.DataLoader(crops, batch_size=8, shuffle=True)
 
-def shrink(hr: torch.Tensor) -> torch.Tensor:
-    return F.interpolate(hr, scale_factor=0.25, mode="bicubic", antialias=True).clamp(0, 1)
-
 upsampler = torch.nn.Sequential(
     torch.nn.Conv2d(3, 64, 5, padding=2), torch.nn.ReLU(),
     torch.nn.Conv2d(64, 64, 3, padding=1), torch.nn.ReLU(),
@@ -159,39 +159,35 @@ print(upsampler)
 steps = 150 if config.mode() == "fast" else 3000
 optimizer = torch.optim.Adam(upsampler.parameters(), lr=1e-3)
 history, batches = [], iter(())
-for _ in tqdm(range(steps), desc="training with ℓ_pixel"):
+for _ in config.progress(range(steps), desc="training with ℓ_pixel"):
     hr = next(batches, None)
     if hr is None:
         batches = iter(loader)
         hr = next(batches)
     hr = hr.to(device)
-    loss = pixel_loss(upsampler(shrink(hr)), hr)
+    loss = pixel_loss(upsampler(degrade(hr, 4, blur=0)), hr)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
     history.append(loss.item())
 plt.figure(figsize=(5, 3))
 plt.semilogy(history)
-plt.xlabel("step"); plt.ylabel("per-pixel loss")
+plt.xlabel("step"); plt.ylabel("per-pixel loss"); plt.title("training a ×4 upsampler with ℓ_pixel")
 plt.show()
 
 # %% [markdown]
-# Compare on a crop the network has not been trained on: the 16×16 input, bicubic enlargement,
+# Compare on a crop of a content photo, which is not among the training photos: the 16×16 input, bicubic enlargement,
 # the network's output and the original. A sharpness number makes the blur measurable: the mean
 # size of the difference between neighbouring pixels (larger = more edges).
 
 # %%
 hr = load_image(data.images("content")[0], size=256)[..., 64:128, 64:128].to(device)
-lr = shrink(hr)
+lr = degrade(hr, 4, blur=0)
 with torch.no_grad():
-    outputs = {"input 16×16": F.interpolate(lr, scale_factor=4, mode="nearest"),
-               "bicubic": F.interpolate(lr, scale_factor=4, mode="bicubic").clamp(0, 1),
+    outputs = {"input 16×16": resize(lr, (64, 64), "nearest"),
+               "bicubic": resize(lr, (64, 64), "bicubic"),
                "CNN, ℓ_pixel": upsampler(lr).clamp(0, 1),
                "original": hr}
-
-def sharpness(image: torch.Tensor) -> float:
-    return ((image[..., 1:, :] - image[..., :-1, :]).abs().mean()
-            + (image[..., :, 1:] - image[..., :, :-1]).abs().mean()).item()
 
 show_images([o.cpu() for o in outputs.values()],
             [f"{name}\nsharpness {sharpness(o):.3f}" for name, o in outputs.items()], size=3)

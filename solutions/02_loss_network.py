@@ -30,24 +30,29 @@
 # ## Set-up
 
 # %%
+# Set-up. Locally, `make lab` has installed the course; on Colab this cell fetches it first.
 import sys
 if "google.colab" in sys.modules:
-    # !git clone -q --depth 1 https://github.com/perceptual-losses-course/course.git /content/course
-    # %pip install -q -e /content/course
+    # !git clone -q --depth 1 https://github.com/perceptual-losses-course/course.git /content/course && {sys.executable} -m pip install -q -e /content/course
     sys.path.insert(0, "/content/course")
 
+# %% [markdown]
+# The libraries this notebook uses. `course_lib.setup()` seeds torch and prints the device, the
+# mode (`fast` on a CPU: small images and few steps; `full` on a GPU) and where the images come from.
+
+# %%
+import course_lib
 import matplotlib.pyplot as plt
 import torch
 
 from course_lib import config, data, losses
 from course_lib.exercises import check
-from course_lib.gatys import STYLE_LAYERS, stylize
+from course_lib.gatys import stylize
+from course_lib.objectives import LossWeights
 from course_lib.images import load_image, show_images
-from course_lib.vgg import VGGFeatures, layer_names
+from course_lib.vgg import STYLE_LAYERS, VGGFeatures, layer_names
 
-torch.manual_seed(0)
-device, preset = config.device(), config.preset()
-print(config.describe())
+device, preset = course_lib.setup()
 
 # %% [markdown]
 # ## VGG-16, layer by layer
@@ -171,7 +176,7 @@ photo = load_image(data.images("content")[0], size=preset.image_size).to(device)
 reconstructions = {}
 for layer in STYLE_LAYERS:
     reconstructions[layer], _ = stylize(photo, photo, loss_net=vgg, content_layers=(layer,),
-                                        content_weight=1.0, style_weight=0.0, tv_weight=1e-6,
+                                        weights=LossWeights(content=1.0, style=0.0, tv=1e-6),
                                         steps=preset.gatys_steps, init="noise")
 show_images([photo.cpu()] + [r.cpu() for r in reconstructions.values()],
             ["photo y"] + [f"from {layer}" for layer in reconstructions], size=2.5)
@@ -189,7 +194,7 @@ textures = {}
 for depth in range(1, len(STYLE_LAYERS) + 1):
     layers = STYLE_LAYERS[:depth]
     textures[layers[-1]], _ = stylize(painting, painting, loss_net=vgg, style_layers=layers,
-                                      content_weight=0.0, style_weight=1.0, tv_weight=1e-6,
+                                      weights=LossWeights(content=0.0, style=1.0, tv=1e-6),
                                       steps=preset.gatys_steps, init="noise")
 show_images([painting.cpu()] + [t.cpu() for t in textures.values()],
             ["style y_s"] + [f"Grams up to {layer}" for layer in textures], size=2.5)

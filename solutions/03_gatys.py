@@ -31,26 +31,31 @@
 # ## Set-up
 
 # %%
+# Set-up. Locally, `make lab` has installed the course; on Colab this cell fetches it first.
 import sys
 if "google.colab" in sys.modules:
-    # !git clone -q --depth 1 https://github.com/perceptual-losses-course/course.git /content/course
-    # %pip install -q -e /content/course
+    # !git clone -q --depth 1 https://github.com/perceptual-losses-course/course.git /content/course && {sys.executable} -m pip install -q -e /content/course
     sys.path.insert(0, "/content/course")
 
+# %% [markdown]
+# The libraries this notebook uses. `course_lib.setup()` seeds torch and prints the device, the
+# mode (`fast` on a CPU: small images and few steps; `full` on a GPU) and where the images come from.
+
+# %%
 import json
 
+import course_lib
 import matplotlib.pyplot as plt
 import torch
 
 from course_lib import config, data
 from course_lib.gatys import stylize
 from course_lib.images import load_image, show_images
+from course_lib.objectives import STYLE_WEIGHTS
 from course_lib.vgg import VGGFeatures
 from course_lib.widgets import StylePanel
 
-torch.manual_seed(0)
-device, preset = config.device(), config.preset()
-print(config.describe())
+device, preset = course_lib.setup()
 
 # %% [markdown]
 # The content photo y_c and the style painting y_s, and the loss network with the paper's layers.
@@ -69,11 +74,12 @@ plt.show()
 # weights, same number of steps, both starting from the content image.
 
 # %%
-weights = dict(content_weight=1.0, style_weight=5.0, tv_weight=1e-5)
+weights = STYLE_WEIGHTS  # λ_c, λ_s, λ_TV: the course's defaults, also the panel's below
+print(weights)
 results = {}
 for optimizer in ("lbfgs", "adam"):
     results[optimizer] = stylize(content, style, loss_net=vgg, optimizer=optimizer,
-                                 steps=preset.gatys_steps, **weights)
+                                 steps=preset.gatys_steps, weights=weights)
 
 # %% [markdown]
 # The total loss against steps and against seconds (an L-BFGS step costs more than an Adam
@@ -86,6 +92,7 @@ for name, (_, history) in results.items():
     axes[1].semilogy([h["seconds"] for h in history], [h["total"] for h in history], label=name)
 axes[0].set(xlabel="step", ylabel="total loss")
 axes[1].set(xlabel="seconds", ylabel="total loss")
+axes[0].set_title("per step"); axes[1].set_title("per second of optimisation")
 axes[0].legend()
 fig.tight_layout()
 plt.show()
@@ -103,7 +110,7 @@ variants = {
     "from noise": dict(init="noise"),
     "content at relu3_3": dict(content_layers=("relu3_3",)),
 }
-images = {name: stylize(content, style, loss_net=vgg, steps=preset.gatys_steps, **weights, **kw)[0]
+images = {name: stylize(content, style, loss_net=vgg, steps=preset.gatys_steps, weights=weights, **kw)[0]
           for name, kw in variants.items()}
 show_images([results["lbfgs"][0].cpu()] + [i.cpu() for i in images.values()],
             ["from content, relu2_2"] + list(images), size=3)
@@ -120,13 +127,13 @@ timing_steps = 3 if config.mode() == "fast" else 20
 seconds_per_step = {}
 for size in (256, 512):
     image = load_image(data.images("content")[0], size=(size, size)).to(device)
-    _, history = stylize(image, style, loss_net=vgg, steps=timing_steps, progress=False, **weights)
+    _, history = stylize(image, style, loss_net=vgg, steps=timing_steps, progress=False, weights=weights)
     seconds_per_step[size] = history[-1]["seconds"] / len(history)
     print(f"{size}×{size}: {seconds_per_step[size]:.3f} s per iteration on {device} "
           f"→ 500 iterations ≈ {500 * seconds_per_step[size]:.0f} s")
 results_file = config.cache_dir() / "results" / "gatys_seconds_per_step.json"
 results_file.parent.mkdir(parents=True, exist_ok=True)
-results_file.write_text(json.dumps({"device": str(device), "seconds_per_step": seconds_per_step}))
+_ = results_file.write_text(json.dumps({"device": str(device), "seconds_per_step": seconds_per_step}))
 
 # %% [markdown]
 # ## Try it yourself

@@ -32,14 +32,20 @@
 # ## Set-up
 
 # %%
+# Set-up. Locally, `make lab` has installed the course; on Colab this cell fetches it first.
 import sys
 if "google.colab" in sys.modules:
-    # # !git clone -q --depth 1 https://github.com/perceptual-losses-course/course.git /content/course
-    # # %pip install -q -e /content/course
+    # !git clone -q --depth 1 https://github.com/perceptual-losses-course/course.git /content/course && {sys.executable} -m pip install -q -e /content/course
     sys.path.insert(0, "/content/course")
 
+# %% [markdown]
+# The libraries this notebook uses. `course_lib.setup()` seeds torch and prints the device, the
+# mode (`fast` on a CPU: small images and few steps; `full` on a GPU) and where the images come from.
+
+# %%
 import json
 
+import course_lib
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
@@ -49,12 +55,11 @@ from course_lib.exercises import check
 from course_lib.gatys import stylize
 from course_lib.images import load_image, show_images
 from course_lib.networks import ResidualBlock, build
-from course_lib.train import StyleTransferObjective, TrainConfig, train
+from course_lib.objectives import PerceptualObjective
+from course_lib.train import TrainConfig, run_folder, train
 from course_lib.vgg import VGGFeatures
 
-torch.manual_seed(0)
-device, preset = config.device(), config.preset()
-print(config.describe())
+device, preset = course_lib.setup()
 
 # %% [markdown]
 # ## The network, layer by layer
@@ -119,15 +124,15 @@ residual_forward = check("residual_forward", residual_forward, lambda b, x: b(x)
 # %%
 style_image = load_image(data.images("styles")[0], size=preset.style_size).to(device)
 loss_net = VGGFeatures(weights=config.vgg_weights()).to(device)
-objective = StyleTransferObjective(loss_net, style_image)
+objective = PerceptualObjective(loss_net, style_image)
 crops = data.CropDataset(data.images("train"), crop=preset.image_size, resize=preset.image_size)
 settings = TrainConfig(steps=preset.train_steps, batch_size=preset.batch_size, log_every=1,
                        checkpoint_every=max(10, preset.train_steps // 20),
                        sample_every=max(10, preset.train_steps // 20),
                        num_workers=0 if config.mode() == "fast" else 4)
-run_dir = config.cache_dir() / "runs" / f"style-{config.mode()}"
 torch.manual_seed(0)
 model = build("style")
+run_dir = run_folder(config.cache_dir() / "runs", "style", model, objective, crops, settings)
 history = train(model, objective, crops, run_dir, settings, device=device)
 
 # %% [markdown]
@@ -137,7 +142,7 @@ history = train(model, objective, crops, run_dir, settings, device=device)
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for key in ("total", "content", "style", "tv"):
     ax.semilogy([h["step"] for h in history], [h[key] for h in history], label=key)
-ax.set(xlabel="step", ylabel="weighted loss")
+ax.set(xlabel="step", ylabel="weighted loss", title="training the transformation network")
 ax.legend()
 plt.show()
 
@@ -159,14 +164,15 @@ plt.show()
 # %% [markdown]
 # ## How much faster? The paper's Table 1, on this machine
 # Seconds for Gatys et al. at 100, 300 and 500 L-BFGS iterations (a measured time per iteration
-# times the count) against one forward pass of the network, at 256², 512² and 1024². The paper
+# times the count) against one forward pass of the network, at 256², 512² and 1024² (`fast` mode:
+# 256² only). The paper
 # measured about 1000× at 500 iterations on a 2015 GPU; on a CPU both are slower, and the ratio
 # changes with how well each uses the hardware.
 
 # %%
-timing_steps = 1 if config.mode() == "fast" else 10
-rows = speed.table1(model, loss_net, device, gatys_steps=timing_steps,
-                    repeats=3 if config.mode() == "fast" else 20)
+fast = config.mode() == "fast"
+rows = speed.table1(model, loss_net, device, sizes=(256,) if fast else (256, 512, 1024),
+                    gatys_steps=1 if fast else 10, min_run_time=0.2 if fast else 2.0)
 display(Markdown(speed.markdown(rows, str(device))))
 
 # %% [markdown]

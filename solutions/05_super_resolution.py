@@ -15,7 +15,7 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/perceptual-losses-course/course/blob/main/notebooks/05_super_resolution.ipynb)
 #
-# The same idea as notebook 4 applied to enlarging images ×4 and ×8 (paper §5): one network
+# The same idea as notebook 4 applied to enlarging images ×4 and ×8 (paper §4.2): one network
 # f_W, trained once, either with the per-pixel loss ℓ_pixel or with the feature reconstruction
 # loss ℓ_feat at relu2_2. Scored by PSNR/SSIM, the per-pixel network wins; looked at, the
 # feature-loss network has the sharper edges. That contrast is the lesson.
@@ -29,12 +29,18 @@
 # ## Set-up
 
 # %%
+# Set-up. Locally, `make lab` has installed the course; on Colab this cell fetches it first.
 import sys
 if "google.colab" in sys.modules:
-    # # !git clone -q --depth 1 https://github.com/perceptual-losses-course/course.git /content/course
-    # # %pip install -q -e /content/course
+    # !git clone -q --depth 1 https://github.com/perceptual-losses-course/course.git /content/course && {sys.executable} -m pip install -q -e /content/course
     sys.path.insert(0, "/content/course")
 
+# %% [markdown]
+# The libraries this notebook uses. `course_lib.setup()` seeds torch and prints the device, the
+# mode (`fast` on a CPU: small images and few steps; `full` on a GPU) and where the images come from.
+
+# %%
+import course_lib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -43,16 +49,14 @@ from skimage.metrics import peak_signal_noise_ratio
 
 from course_lib import config, data
 from course_lib.exercises import check
-from course_lib.images import load_image, show_images
-from course_lib.metrics import bicubic
+from course_lib.images import load_image, resize, show_images
 from course_lib.networks import build
-from course_lib.sr import PairDataset, SRObjective, degrade, evaluate, upscale
-from course_lib.train import TrainConfig, train
+from course_lib.objectives import SR_WEIGHTS, PerceptualObjective
+from course_lib.sr import PairDataset, degrade, evaluate, upscale
+from course_lib.train import TrainConfig, run_folder, train
 from course_lib.vgg import VGGFeatures
 
-torch.manual_seed(0)
-device, preset = config.device(), config.preset()
-print(config.describe())
+device, preset = course_lib.setup()
 
 # %% [markdown]
 # ## The degradation
@@ -64,7 +68,7 @@ photo = load_image(data.images("content")[0], size=256)[..., :128, :128]
 shown = {"HR y": photo}
 for scale in (4, 8):
     low = degrade(photo, scale)
-    shown[f"x, ×{scale} ({low.shape[-1]}²)"] = torch.nn.functional.interpolate(low, scale_factor=scale)
+    shown[f"x, ×{scale} ({low.shape[-1]}²)"] = resize(low, tuple(photo.shape[-2:]), "nearest")
 show_images(list(shown.values()), list(shown), size=3)
 plt.show()
 
@@ -98,7 +102,7 @@ psnr = check("psnr", psnr, lambda x, y: torch.tensor(peak_signal_noise_ratio(
 
 # %%
 try:
-    sets = {name: data.sr_set(name) for name in ("Set5", "Set14", "BSD68")}
+    sets = data.sr_sets()
 except (FileNotFoundError, data.DownloadError) as err:
     print(f"Benchmark sets unavailable ({err}); using sample photos, NOT comparable with the paper.")
     sets = {"samples": data.fallback_images("content")[0].parent}
@@ -126,8 +130,9 @@ models, histories = {}, {}
 for loss in ("pixel", "feat"):
     torch.manual_seed(0)
     models[loss] = build("sr", scale=4)
-    histories[loss] = train(models[loss], SRObjective(loss, loss_net), pairs,
-                            config.cache_dir() / "runs" / f"sr4-{loss}-{config.mode()}", settings, device=device)
+    objective = PerceptualObjective(loss_net if loss == "feat" else None, weights=SR_WEIGHTS[loss])
+    run_dir = run_folder(config.cache_dir() / "runs", f"sr4-{loss}", models[loss], objective, pairs, settings)
+    histories[loss] = train(models[loss], objective, pairs, run_dir, settings, device=device)
 
 # %% [markdown]
 # The training losses (each network's own objective):
@@ -136,7 +141,7 @@ for loss in ("pixel", "feat"):
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 for ax, (loss, history) in zip(axes, histories.items()):
     ax.semilogy([h["step"] for h in history], [h["total"] for h in history])
-    ax.set(title=f"ℓ_{loss} + TV", xlabel="step")
+    ax.set(title=f"ℓ_{loss} + TV", xlabel="step", ylabel="training loss")
 fig.tight_layout()
 plt.show()
 
@@ -168,7 +173,7 @@ if loss_net.weights_source.startswith("random"):
 hr = load_image(data.list_images(next(iter(sets.values())))[0])
 hr = hr[..., : hr.shape[-2] // 4 * 4, : hr.shape[-1] // 4 * 4]
 lr = degrade(hr, 4)
-outputs = {"bicubic": bicubic(lr, hr.shape[-2:]), "ℓ_pixel": upscale(models["pixel"], lr),
+outputs = {"bicubic": upscale(None, lr, 4), "ℓ_pixel": upscale(models["pixel"], lr),
            "ℓ_feat": upscale(models["feat"], lr), "HR": hr}
 crop = (slice(None), slice(None), slice(hr.shape[-2] // 4, hr.shape[-2] // 4 + 96),
         slice(hr.shape[-1] // 4, hr.shape[-1] // 4 + 96))

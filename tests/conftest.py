@@ -1,10 +1,54 @@
-"""Shared fixtures: hermetic caches and a dead proxy that makes any download fail at once."""
+"""Shared fixtures, a hermetic home for the whole session, and the student notebooks nbval runs.
+
+Before collection (``pytest_configure``):
+- HOME, the course cache, TORCH_HOME, and the Jupyter, IPython, matplotlib and XDG folders
+  point into one temporary folder, so the suite writes nothing into the user's home and
+  reuses nothing from an earlier run. The notebooks' kernels inherit these variables.
+- The student notebooks are generated afresh from ``solutions/`` into ``tests/notebooks/``
+  (ignored by git) and nbval runs those: a student's edited copy in ``notebooks/`` is never
+  executed or touched by the tests.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDENT_COPIES = ROOT / "tests" / "notebooks"
+
+
+def pytest_configure(config):
+    home = Path(tempfile.mkdtemp(prefix="course-tests-"))
+    config._course_home = home
+    os.environ["HOME"] = str(home)
+    os.environ["COURSE_CACHE"] = str(home / "course_cache")
+    for variable, folder in [("TORCH_HOME", "torch"), ("MPLCONFIGDIR", "matplotlib"),
+                             ("IPYTHONDIR", "ipython"), ("JUPYTER_CONFIG_DIR", "jupyter/config"),
+                             ("JUPYTER_DATA_DIR", "jupyter/data"), ("JUPYTER_RUNTIME_DIR", "jupyter/runtime"),
+                             ("XDG_CACHE_HOME", "xdg/cache"), ("XDG_CONFIG_HOME", "xdg/config"),
+                             ("XDG_DATA_HOME", "xdg/data")]:
+        os.environ[variable] = str(home / folder)
+    sys.path.insert(0, str(ROOT / "tools"))
+    from make_student import render
+
+    shutil.rmtree(STUDENT_COPIES, ignore_errors=True)
+    STUDENT_COPIES.mkdir()
+    for solution in sorted((ROOT / "solutions").glob("*.ipynb")):
+        (STUDENT_COPIES / solution.name).write_text(render(solution))
+
+
+def pytest_unconfigure(config):
+    home = getattr(config, "_course_home", None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
@@ -27,6 +71,8 @@ def offline(monkeypatch):
         monkeypatch.setenv(var, f"http://127.0.0.1:{port}")
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
+    # urlopen caches an opener with the proxies of its first call: keep this one out of later tests
+    monkeypatch.setattr(urllib.request, "_opener", None)
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +82,4 @@ def random_vgg():
 
     with pytest.warns(RandomWeightsWarning):
         return VGGFeatures(weights=None)
+

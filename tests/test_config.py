@@ -1,4 +1,4 @@
-"""Settings read from the environment."""
+"""Settings read from the environment, with errors that name the variable and the valid values."""
 
 import pytest
 import torch
@@ -13,16 +13,37 @@ def test_mode_defaults_to_device_and_validates(monkeypatch):
     monkeypatch.setenv("COURSE_MODE", "FULL")
     assert config.mode() == "full" and config.preset().image_size == 256
     monkeypatch.setenv("COURSE_MODE", "quick")
-    with pytest.raises(ValueError, match="quick"):
+    with pytest.raises(config.SettingError, match="COURSE_MODE='quick'.*fast, full"):
         config.mode()
+
+
+@pytest.mark.parametrize("value, message", [
+    ("banana", "COURSE_DEVICE='banana' is not a device; use one of cuda, cuda:N, mps, cpu"),
+    ("xpu", "COURSE_DEVICE='xpu' is not supported"),
+])
+def test_bad_device_names_the_variable_and_the_choices(monkeypatch, value, message):
+    monkeypatch.setenv("COURSE_DEVICE", value)
+    with pytest.raises(config.SettingError, match=message):
+        config.device()
 
 
 def test_cuda_requested_without_gpu(monkeypatch):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     monkeypatch.setenv("COURSE_DEVICE", "cuda")
-    with pytest.raises(RuntimeError, match="no CUDA"):
+    with pytest.raises(config.SettingError, match="COURSE_DEVICE=cuda but torch sees no CUDA"):
         config.device()
+
+
+def test_vgg_weights_setting(monkeypatch, tmp_path):
+    monkeypatch.delenv("COURSE_VGG_WEIGHTS", raising=False)
+    assert config.vgg_weights() == "auto"
+    monkeypatch.setenv("COURSE_VGG_WEIGHTS", "imagenett")
+    with pytest.raises(config.SettingError, match="imagenett.*auto, imagenet, random"):
+        config.vgg_weights()
+    (tmp_path / "vgg.pth").write_bytes(b"")
+    monkeypatch.setenv("COURSE_VGG_WEIGHTS", str(tmp_path / "vgg.pth"))
+    assert config.vgg_weights() == str(tmp_path / "vgg.pth")
 
 
 def test_data_dir(monkeypatch, tmp_path):
@@ -39,3 +60,4 @@ def test_data_dir(monkeypatch, tmp_path):
 def test_paper_schedule_in_full_preset():
     full = config.preset("full")
     assert (full.image_size, full.batch_size, full.train_steps, full.sr_crop) == (256, 4, 40_000, 288)
+    assert config.PAPER == full

@@ -6,7 +6,7 @@ import torch
 
 from course_lib.exercises import check, relative_error
 from course_lib.losses import gram_matrix
-from course_lib.make_student import strip_source, student_version
+from make_student import strip_answers, strip_source, student_version
 
 
 def test_check_pass_fail_and_fallback(capsys):
@@ -76,3 +76,10 @@ def test_student_version_drops_solution_cells_and_outputs():
     assert [c.cell_type for c in student.cells] == ["markdown", "code"]
     assert student.cells[1].outputs == [] and student.cells[1].execution_count is None
     assert "z = y ** 2" not in student.cells[1].source
+
+
+def test_answers_become_a_prompt():
+    source = "### Question 1\nWhy?\n<!-- BEGIN ANSWER -->\nBecause.\n<!-- END ANSWER -->\nMore."
+    assert strip_answers(source) == "### Question 1\nWhy?\n*Your answer:*\nMore."
+    with pytest.raises(ValueError, match="not closed"):
+        strip_answers("<!-- BEGIN ANSWER -->\nx")

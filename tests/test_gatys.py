@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from course_lib.gatys import stylize
+from course_lib.gatys import make_closure, stylize
+from course_lib.objectives import LossWeights
 
 
 def pair(size=48):
@@ -25,6 +26,19 @@ def test_total_loss_falls(random_vgg, optimizer, fraction):
     assert history[-1]["seconds"] > history[0]["seconds"]
 
 
+def test_projected_lbfgs_stays_in_range(random_vgg, monkeypatch):
+    """The paper's baseline clips to [0, 1] after every iteration: every image the objective
+    sees after the first step is in range."""
+    content, style = pair(32)
+    seen = []
+
+    def objective(image):
+        seen.append((image.min().item(), image.max().item()))
+        return (image - 2.0).pow(2).mean(), {}  # pulls the image above 1
+    stylize(content, style, loss_net=random_vgg, steps=4, project=True, objective=objective, progress=False)
+    assert all(0.0 <= lo and hi <= 1.0 for lo, hi in seen)
+
+
 def test_content_init_starts_at_zero_content_loss_and_continue(random_vgg):
     content, style = pair(32)
     calls = []
@@ -36,6 +50,17 @@ def test_content_init_starts_at_zero_content_loss_and_continue(random_vgg):
     again, more = stylize(content, style, loss_net=random_vgg, steps=3, optimizer="adam", init=image,
                           progress=False)
     assert more[0]["total"] <= history[-1]["total"] * 1.5  # continues, does not restart
+
+
+def test_a_custom_closure_and_objective_drive_the_optimisation(random_vgg):
+    content, style = pair(32)
+    made = []
+
+    def closure(optimizer, image, loss_fn):
+        made.append(image)
+        return make_closure(optimizer, image, loss_fn)
+    stylize(content, style, loss_net=random_vgg, steps=2, closure=closure, progress=False)
+    assert len(made) == 1 and made[0].requires_grad
 
 
 def test_bad_arguments(random_vgg):
@@ -50,5 +75,6 @@ def test_bad_arguments(random_vgg):
 
 def test_non_finite_loss_is_reported(random_vgg):
     content, style = pair(32)
-    with pytest.raises(FloatingPointError, match="step 1.*style inf"):
-        stylize(content, style, loss_net=random_vgg, steps=3, style_weight=float("inf"), progress=False)
+    with pytest.raises(FloatingPointError, match="step 1.*style=inf"):
+        stylize(content, style, loss_net=random_vgg, steps=3, weights=LossWeights(style=float("inf")),
+                progress=False)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from course_lib.images import load_image, save_image, show_images
+from course_lib.images import load_image, quantize, resize, save_image, show_images, to_pil, to_uint8
 
 
 def rgb_array(h=32, w=48):
@@ -32,6 +32,40 @@ def test_resize_longer_side_or_exact(tmp_path):
     Image.fromarray(rgb_array(64, 128)).save(tmp_path / "a.png")
     assert load_image(tmp_path / "a.png", size=32).shape == (1, 3, 16, 32)
     assert load_image(tmp_path / "a.png", size=(20, 30)).shape == (1, 3, 20, 30)
+
+
+def test_max_size_shrinks_but_never_enlarges(tmp_path):
+    Image.fromarray(rgb_array(100, 150)).save(tmp_path / "small.png")
+    assert load_image(tmp_path / "small.png", max_size=1024).shape == (1, 3, 100, 150)
+    assert load_image(tmp_path / "small.png", max_size=75).shape == (1, 3, 50, 75)
+
+
+def test_one_resize_names_its_interpolation():
+    image = torch.rand(1, 3, 40, 60, generator=torch.Generator().manual_seed(0))
+    assert resize(image, 30, "bicubic").shape == (1, 3, 20, 30)
+    assert resize(image, 20, "bilinear", which="shorter").shape == (1, 3, 20, 30)
+    assert resize(image, (80, 120), "nearest")[0, :, ::2, ::2].equal(image[0])
+    assert resize(image, (40, 60), "bicubic") is image  # same size: untouched
+    with pytest.raises(ValueError, match="interpolation"):
+        resize(image, 10, "lanczos")
+
+
+def test_eight_bits_are_rounded_not_truncated(tmp_path):
+    levels = torch.tensor([0.0, 100.4, 100.6, 100.9, 254.6, 254.9]) / 255
+    image = levels.view(1, 1, 1, 6).expand(1, 3, 1, 6)
+    assert to_uint8(image)[0, :, 0].tolist() == [0, 100, 101, 101, 255, 255]
+    assert np.asarray(to_pil(image))[0, :, 1].tolist() == [0, 100, 101, 101, 255, 255]
+    assert (quantize(image) * 255).round()[0, 0, 0].tolist() == [0, 100, 101, 101, 255, 255]
+    save_image(torch.full((1, 3, 4, 4), 0.999), tmp_path / "white.png")
+    assert np.asarray(Image.open(tmp_path / "white.png")).min() == 255  # truncation gave 254
+
+
+def test_float_images_outside_unit_range_are_refused(tmp_path):
+    Image.fromarray(np.full((20, 20), 0.5, np.float32), mode="F").save(tmp_path / "half.tif")
+    assert load_image(tmp_path / "half.tif").mean().item() == pytest.approx(128 / 255)
+    Image.fromarray(np.linspace(0, 2, 400, dtype=np.float32).reshape(20, 20), mode="F").save(tmp_path / "hdr.tif")
+    with pytest.raises(ValueError, match="hdr.tif.*floating-point.*0 to 2"):
+        load_image(tmp_path / "hdr.tif")
 
 
 def test_grey_becomes_rgb(tmp_path):

@@ -55,3 +55,27 @@ def test_tv_of_constant_image_is_zero_and_ramp_known():
     assert tv_loss(torch.full((2, 3, 8, 8), 0.7)).item() == 0.0
     ramp = torch.tensor([[[[0.0, 1.0], [0.0, 1.0]]]])  # two horizontal steps of 1, no vertical
     assert tv_loss(ramp).item() == 2.0
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_gram_gradient_is_autograds(channels_last):
+    """The Gram matrix's own backward (using its symmetry) agrees with autograd's generic rule."""
+    x = torch.randn(2, 5, 4, 3, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    weights = torch.randn(2, 5, 5, dtype=torch.float32)
+    (gram_matrix(x) * weights).sum().backward()
+    ours = x.grad.clone()
+    x.grad = None
+    psi = x.reshape(2, 5, 12).float()
+    ((torch.bmm(psi, psi.transpose(1, 2)) / 60) * weights).sum().backward()
+    assert torch.allclose(ours, x.grad, atol=1e-5)
+
+
+def test_gram_is_float32_under_autocast():
+    x = torch.randn(1, 4, 8, 8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        gram = gram_matrix(x.bfloat16())
+    assert gram.dtype == torch.float32
+    assert torch.allclose(gram, gram_matrix(x.bfloat16().float()), rtol=1e-6)

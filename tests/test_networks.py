@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.networks import NearestUpsampleConv, ResidualBlock, SuperResolutionNet, TransformerNet, build
+from course_lib.networks import SRCNN, NearestUpsampleConv, ResidualBlock, SuperResolutionNet, TransformerNet, build
 
 
 def test_transformer_shapes_range_and_layers():
@@ -57,9 +57,26 @@ def test_super_resolution_net(scale, stages):
     net = SuperResolutionNet(scale)
     assert net(torch.rand(1, 3, 12, 10)).shape == (1, 3, 12 * scale, 10 * scale)
     assert sum(isinstance(m, NearestUpsampleConv) for m in net.modules()) == stages
-    assert all(b.body[1].num_channels == 64 for b in net.modules() if isinstance(b, ResidualBlock))
+    assert all(isinstance(b.body[1], nn.BatchNorm2d) and b.body[1].num_features == 64
+               for b in net.modules() if isinstance(b, ResidualBlock))  # the paper's batch norm
+    assert sum(isinstance(m, ResidualBlock) for m in net.modules()) == 4
     with pytest.raises(ValueError, match="power of two"):
         SuperResolutionNet(3)
+
+
+def test_instance_norm_cannot_keep_brightness():
+    """Why the SR network does not use instance norm: its output ignores the input's mean."""
+    net = SuperResolutionNet(4, norm="instance").eval()
+    texture = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(1)) * 0.1
+    with torch.no_grad():
+        assert abs((net(texture + 0.8).mean() - net(texture + 0.1).mean()).item()) < 0.01
+
+
+def test_srcnn_is_dong_et_al():
+    net = SRCNN(4)
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.kernel_size[0], c.out_channels) for c in convs] == [(9, 64), (1, 32), (5, 3)]
+    assert net(torch.rand(2, 3, 10, 12)).shape == (2, 3, 40, 48)
 
 
 def test_build_records_config():

@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never a proxy
 
 
 def readme_command(purpose):
@@ -59,7 +60,7 @@ def test_lab_command_serves_jupyterlab(tmp_path):
         deadline, status = time.time() + 180, None
         while time.time() < deadline and proc.poll() is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}",
+                with DIRECT.open(f"http://127.0.0.1:{port}/api/status?token={token}",
                                             timeout=5) as response:
                     status = response.status
                     break
@@ -68,7 +69,7 @@ def test_lab_command_serves_jupyterlab(tmp_path):
         if status != 200:
             log = proc.stdout.read().decode() if proc.poll() is not None else "(still starting)"
             pytest.fail(f"`make lab` did not serve JupyterLab within 180 s:\n{log[-3000:]}")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as response:
+        with DIRECT.open(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as response:
             page = response.read().decode()
         assert "JupyterLab" in page
     finally:
@@ -80,4 +81,4 @@ def test_lab_command_serves_jupyterlab(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     with pytest.raises(OSError):  # stopped: nothing answers any more
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2)
+        DIRECT.open(f"http://127.0.0.1:{port}/api/status", timeout=2)

@@ -1,41 +1,54 @@
-"""Super-resolution: degradation, pairs, objective, metrics, and the three commands."""
+"""Super-resolution: degradation, pairs, metrics with known answers, and the three commands."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers import SHARED, needs_shared, run_cli
 from PIL import Image
 
-from course_lib.metrics import bicubic, psnr_ssim
-from course_lib.networks import build
-from course_lib.sr import PairDataset, SRObjective, degrade, evaluate, match_histogram
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+from course_lib.images import resize
+from course_lib.metrics import psnr_ssim, sharpness
+from course_lib.sr import PairDataset, degrade, evaluate, match_histogram, upscale
 
 
-@pytest.mark.skipif(not (SHARED / "sr" / "Set5").is_dir(), reason="needs ../shared/data/sr/Set5")
+@needs_shared
 def test_bicubic_set5_x4_matches_the_paper():
     result = evaluate(None, SHARED / "sr" / "Set5", scale=4)
     assert result["images"] == 5
     assert abs(result["psnr"] - 28.43) <= 0.1 and abs(result["ssim"] - 0.8114) <= 0.003, result
 
 
+def test_psnr_of_a_model_like_output_computed_by_hand():
+    """An output off the 8-bit grid, as a network's is: each channel lands 0.3 or 0.7 of a
+    level away from the target, so after *rounding* the error is 0 or ±1 level per channel.
+    PSNR by hand: Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255 on 0-255 values (BT.601)."""
+    rng = np.random.default_rng(0)
+    target8 = rng.integers(10, 240, (3, 40, 40))
+    offsets = rng.choice([-0.7, -0.3, 0.3, 0.7], size=(3, 40, 40))
+    output = torch.from_numpy((target8 + offsets) / 255).float().unsqueeze(0)
+    target = torch.from_numpy(target8 / 255).float().unsqueeze(0)
+    rounded_error = np.round(target8 + offsets) - target8  # what rounding to 8 bits leaves
+    y_error = (65.481 * rounded_error[0] + 128.553 * rounded_error[1] + 24.966 * rounded_error[2]) / 255
+    y_error = y_error[4:-4, 4:-4]
+    expected = 10 * np.log10(255 ** 2 / np.mean(y_error ** 2))
+    psnr, _ = psnr_ssim(output, target, border=4)
+    assert psnr == pytest.approx(expected, abs=0.01)
+    truncated = np.floor(target8 + offsets) - target8  # the old bug: an error of -1 where 0 is right
+    assert not np.allclose(truncated, rounded_error)
+
+
 def test_metrics_known_answers():
     x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    with np.errstate(divide="ignore"):  # skimage divides by a zero MSE: PSNR is infinite
-        psnr, ssim = psnr_ssim(x, x, border=4)
+    psnr, ssim = psnr_ssim(x, x, border=4)
     assert psnr == float("inf") and ssim == pytest.approx(1.0)
     worse, _ = psnr_ssim((x + 0.1).clamp(0, 1), x, border=4)
     better, _ = psnr_ssim((x + 0.02).clamp(0, 1), x, border=4)
     assert 10 < worse < better < 60
     with pytest.raises(ValueError, match="differ in size"):
         psnr_ssim(x, x[..., :16, :16], border=0)
+    assert sharpness(x) > sharpness(resize(resize(x, 8, "bicubic"), 32, "bicubic"))
 
 
 def test_degrade_and_pairs(tmp_path):
@@ -47,6 +60,7 @@ def test_degrade_and_pairs(tmp_path):
     lr, hr = pairs[(0, 7)]
     assert lr.shape == (3, 8, 8) and hr.shape == (3, 32, 32)
     assert torch.equal(pairs[(0, 7)][1], hr)  # same seed, same crop
+    assert pairs.settings()["scale"] == 4 and pairs.settings()["blur"] == 1.0
     with pytest.raises(ValueError, match="multiple of the scale"):
         PairDataset([tmp_path / "a.png"], scale=8, crop=36)
 
@@ -55,7 +69,7 @@ def test_histogram_matching_undoes_a_colour_cast():
     gen = torch.Generator().manual_seed(0)
     hr = torch.nn.functional.interpolate(torch.rand(1, 3, 16, 16, generator=gen), size=64, mode="bilinear")
     lr = degrade(hr, 4)
-    output = bicubic(lr, (64, 64))
+    output = upscale(None, lr, 4)
     cast = (output * torch.tensor([0.7, 1.0, 0.9]).view(1, 3, 1, 1) + 0.15).clamp(0, 1)
     matched = match_histogram(cast, lr)
     assert matched.shape == cast.shape and matched.dtype == cast.dtype
@@ -63,24 +77,6 @@ def test_histogram_matching_undoes_a_colour_cast():
         q = torch.linspace(0, 1, 11, dtype=torch.float64)
         assert torch.allclose(matched[0, c].double().quantile(q), lr[0, c].double().quantile(q), atol=0.03)
     assert psnr_ssim(matched, hr, border=4)[0] > psnr_ssim(cast, hr, border=4)[0] + 3
-
-
-@pytest.mark.parametrize("loss", ["pixel", "feat"])
-def test_objective_is_differentiable(loss, random_vgg):
-    model = build("sr", scale=4, channels=8, blocks=1)
-    objective = SRObjective(loss, random_vgg if loss == "feat" else None)
-    total, parts = objective(model, (torch.rand(2, 3, 8, 8), torch.rand(2, 3, 32, 32)))
-    total.backward()
-    assert set(parts) == {loss, "tv"} and torch.isfinite(total)
-    assert all(p.grad is not None for p in model.parameters())
-    with pytest.raises(ValueError, match="loss network"):
-        SRObjective("feat")
-
-
-def cli(*args):
-    env = dict(os.environ, COURSE_VGG_WEIGHTS="random", COURSE_DEVICE="cpu")
-    return subprocess.run([sys.executable, "-m", "course_lib", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture
@@ -93,41 +89,48 @@ def sr_folder(tmp_path):
     return folder
 
 
-def test_train_upscale_and_evaluate(sr_folder, tmp_path):
-    run = cli("train-sr", "--scale", "4", "--loss", "pixel", "--data", str(sr_folder), "--out",
-              str(tmp_path / "run"), "--steps", "3", "--image-size", "32", "--batch-size", "2",
-              "--workers", "0", "--checkpoint-every", "3")
-    assert run.returncode == 0, run.stdout + run.stderr
-    model = str(tmp_path / "run" / "checkpoint.pt")
+@pytest.fixture
+def sr_model(sr_folder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    code, _, err = run_cli(capsys, "train-sr", "--scale", "4", "--loss", "pixel", "--data", sr_folder,
+                           "--out", tmp_path / "run", "--steps", "3", "--image-size", "32", "--batch-size", "2",
+                           "--workers", "0", "--checkpoint-every", "3")
+    assert code == 0, err
+    return tmp_path / "run" / "checkpoint.pt"
 
-    up = cli("upscale", "--model", model, "--input", str(sr_folder / "grey_odd.png"), "--output",
-             str(tmp_path / "big.png"), "--match-histogram")
-    assert up.returncode == 0, up.stderr
+
+def test_train_upscale_and_evaluate(sr_folder, sr_model, tmp_path, capsys):
+    code, out, err = run_cli(capsys, "upscale", "--model", sr_model, "--input", sr_folder / "grey_odd.png",
+                             "--output", tmp_path / "big.png", "--match-histogram")
+    assert code == 0, err
     with Image.open(tmp_path / "big.png") as big:
         assert big.size == (280, 264) and big.mode == "RGB"  # greyscale handled, ×4
 
-    ev = cli("eval-sr", "--model", model, "--scale", "4", "--sets", str(sr_folder))
-    assert ev.returncode == 0, ev.stderr
-    result = json.loads(ev.stdout.splitlines()[0])["sets"]["set"]
+    code, out, err = run_cli(capsys, "eval-sr", "--model", sr_model, "--scale", "4", "--sets", sr_folder)
+    assert code == 0, err
+    result = json.loads(out)["sets"]["set"]  # stdout is one JSON object and nothing else
     assert result["images"] == 2 and 0 < result["psnr"] < 60
     assert result["cropped_to_multiple_of_scale"] == ["grey_odd.png: 70×66 → 68×64"]
-    assert "grey_odd.png: 70×66 → 68×64" in ev.stderr  # reported, not silently cropped
+    assert "grey_odd.png: 70×66 → 68×64" in err  # reported, not silently cropped
 
-    matched = cli("eval-sr", "--model", model, "--scale", "4", "--sets", str(sr_folder), "--match-histogram")
-    assert matched.returncode == 0, matched.stderr
-    report = json.loads(matched.stdout.splitlines()[0])
-    assert report["match_histogram"] is True and report["sets"]["set"]["psnr"] != result["psnr"]
+    code, out, _ = run_cli(capsys, "eval-sr", "--model", sr_model, "--scale", "4", "--sets", sr_folder, "--markdown")
+    assert code == 0 and out.splitlines()[0].startswith("| set |") and "{" not in out
 
-    wrong = cli("eval-sr", "--model", model, "--scale", "8", "--sets", str(sr_folder))
-    assert wrong.returncode == 1 and "upscales ×4, not ×8" in wrong.stderr
+    code, out, _ = run_cli(capsys, "eval-sr", "--model", sr_model, "--scale", "4", "--sets", sr_folder,
+                           "--match-histogram")
+    report = json.loads(out)
+    assert code == 0 and report["match_histogram"] is True and report["sets"]["set"]["psnr"] != result["psnr"]
+
+    code, _, err = run_cli(capsys, "eval-sr", "--model", sr_model, "--scale", "8", "--sets", sr_folder)
+    assert code == 1 and "upscales ×4, not ×8" in err
 
 
-def test_tiny_and_non_sr_inputs_are_refused(sr_folder, tmp_path):
-    Image.new("RGB", (12, 12)).save(tmp_path / "tiny.png")
-    (tmp_path / "tiny_set").mkdir()
-    Image.new("RGB", (12, 12)).save(tmp_path / "tiny_set" / "tiny.png")
-    ev = cli("eval-sr", "--model", "bicubic", "--scale", "4", "--sets", str(tmp_path / "tiny_set"))
-    assert ev.returncode == 1 and "tiny.png" in ev.stderr and "smaller" in ev.stderr
-    up = cli("upscale", "--model", str(tmp_path / "none.pt"), "--input", str(tmp_path / "tiny.png"),
-             "--output", str(tmp_path / "o.png"))
-    assert up.returncode == 1 and "none.pt" in up.stderr
+def test_srcnn_trains_through_the_same_commands(sr_folder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    code, _, err = run_cli(capsys, "train-sr", "--arch", "srcnn", "--scale", "4", "--loss", "pixel",
+                           "--data", sr_folder, "--out", tmp_path / "srcnn", "--steps", "2", "--image-size", "32",
+                           "--batch-size", "2", "--workers", "0")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "eval-sr", "--model", tmp_path / "srcnn" / "checkpoint.pt", "--scale", "4",
+                             "--sets", sr_folder)
+    assert code == 0 and json.loads(out)["sets"]["set"]["images"] == 2, err

@@ -1,22 +1,24 @@
-"""The training loop, its checkpoints, and the train-style / stylize commands."""
+"""The training loop: checkpoints, exact resume, settings fingerprints, the lock, non-finite
+steps, signals, unreadable images; and the train-style / stylize commands."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from helpers import ROOT, run_cli
 from PIL import Image
 
 from course_lib import data
+from course_lib.files import LockedError, run_lock
 from course_lib.networks import build
-from course_lib.train import StyleTransferObjective, TrainConfig, load_checkpoint, load_model, train
-
-ROOT = Path(__file__).resolve().parents[1]
+from course_lib.objectives import LossWeights, PerceptualObjective
+from course_lib.train import Interrupted, RunMismatch, TrainConfig, load_checkpoint, load_model, run_folder, train
 
 
 @pytest.fixture
@@ -30,12 +32,22 @@ def images(tmp_path):
     return folder
 
 
-def small_run(images, random_vgg, out, steps, **config):
+def style_image(seed=0):
+    return torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+
+
+STYLE50 = LossWeights(style=50.0)
+
+
+def setup(images, random_vgg, style_seed=0, weights=STYLE50):
     torch.manual_seed(0)
     model = build("style", width=8)
-    style = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    objective = StyleTransferObjective(random_vgg, style, style_weight=50.0)
-    dataset = data.CropDataset(data.list_images(images), crop=32)
+    objective = PerceptualObjective(random_vgg, style_image(style_seed), weights)
+    return model, objective, data.CropDataset(data.list_images(images), crop=32)
+
+
+def small_run(images, random_vgg, out, steps, **config):
+    model, objective, dataset = setup(images, random_vgg)
     cfg = TrainConfig(steps=steps, batch_size=2, num_workers=0, log_every=1, **config)
     return model, train(model, objective, dataset, out, cfg)
 
@@ -45,7 +57,7 @@ def test_loss_falls_and_checkpoint_is_atomic(images, random_vgg, tmp_path):
     first = np.mean([h["total"] for h in history[:5]])
     last = np.mean([h["total"] for h in history[-5:]])
     assert last < 0.7 * first, (first, last)
-    assert [p.name for p in (tmp_path / "run").iterdir()] == ["checkpoint.pt"]  # no temp files
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["checkpoint.pt"]  # no temp files, no lock
     state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
     assert state["step"] == 30 and state["model_config"]["kind"] == "style"
     restored = load_model(tmp_path / "run" / "checkpoint.pt")
@@ -53,72 +65,156 @@ def test_loss_falls_and_checkpoint_is_atomic(images, random_vgg, tmp_path):
     assert torch.allclose(restored(x), model.eval()(x), atol=1e-5)  # NCHW vs channels_last kernels
 
 
-def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(images, random_vgg, tmp_path):
-    class Poisoned(StyleTransferObjective):
-        calls = 0
+class Poisoned(PerceptualObjective):
+    """Returns a NaN loss on the calls in ``bad``."""
 
-        def forward(self, model, batch):
-            Poisoned.calls += 1
-            loss, parts = super().forward(model, batch)
-            return (loss * float("nan"), parts) if Poisoned.calls == 4 else (loss, parts)
+    def __init__(self, *args, bad=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls, self.bad = 0, set(bad)
 
-    model = build("style", width=8)
-    objective = Poisoned(random_vgg, torch.rand(1, 3, 32, 32))
-    dataset = data.CropDataset(data.list_images(images), crop=32)
-    cfg = TrainConfig(steps=10, batch_size=2, num_workers=0, log_every=1, checkpoint_every=2)
-    with pytest.raises(FloatingPointError, match="step 4.*last good checkpoint"):
+    def loss(self, model, batch):
+        self.calls += 1
+        loss, parts = super().loss(model, batch)
+        return (loss * float("nan"), parts) if self.calls in self.bad else (loss, parts)
+
+
+def test_one_non_finite_step_is_skipped(images, random_vgg, tmp_path):
+    model, _, dataset = setup(images, random_vgg)
+    objective = Poisoned(random_vgg, style_image(), LossWeights(style=50.0), bad={3})
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    train(model, objective, dataset, tmp_path / "run", TrainConfig(steps=6, batch_size=2, num_workers=0))
+    state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert state["step"] == 6 and all(torch.isfinite(v).all() for v in state["model"].values())
+    assert any(not torch.equal(before[k], v) for k, v in state["model"].items())
+
+
+def test_non_finite_steps_in_a_row_stop_and_keep_a_usable_checkpoint(images, random_vgg, tmp_path):
+    model, _, dataset = setup(images, random_vgg)
+    objective = Poisoned(random_vgg, style_image(), LossWeights(style=50.0), bad=range(4, 100))
+    cfg = TrainConfig(steps=20, batch_size=2, num_workers=0, log_every=1, checkpoint_every=2)
+    with pytest.raises(FloatingPointError, match="non-finite for 5 steps in a row.*last good checkpoint"):
         train(model, objective, dataset, tmp_path / "run", cfg)
     state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
-    assert state["step"] == 2 and all(torch.isfinite(v).all() for v in state["model"].values())
+    assert 2 <= state["step"] <= 8
+
+    def finite(tree):
+        if isinstance(tree, torch.Tensor):
+            return bool(torch.isfinite(tree).all())
+        if isinstance(tree, dict):
+            return all(finite(v) for v in tree.values())
+        return all(finite(v) for v in tree) if isinstance(tree, (list, tuple)) else True
+    assert finite(state["model"]) and finite(state["optimizers"])  # no inf second moments
+
+    # resuming from the kept checkpoint really trains: the weights change
+    healthy_model, healthy, _ = setup(images, random_vgg)
+    train(healthy_model, healthy, dataset, tmp_path / "run", cfg)
+    resumed = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert resumed["step"] == 20
+    assert any(not torch.equal(state["model"][k], v) for k, v in resumed["model"].items())
 
 
-def test_resume_refuses_another_model(images, random_vgg, tmp_path):
+def test_resume_with_other_settings_is_refused_listing_them(images, random_vgg, tmp_path):
     small_run(images, random_vgg, tmp_path / "run", 2)
-    other = build("style", width=16)
-    with pytest.raises(ValueError, match="another model"):
-        train(other, StyleTransferObjective(random_vgg, torch.rand(1, 3, 32, 32)),
-              data.CropDataset(data.list_images(images), crop=32), tmp_path / "run",
+    model, objective, dataset = setup(images, random_vgg, style_seed=1, weights=LossWeights(style=7.0))
+    cfg = TrainConfig(steps=4, batch_size=2, num_workers=0, lr=0.01)
+    with pytest.raises(RunMismatch, match="objective.style_sha256.*objective.weights.style: 50.0 → 7.0"
+                                          ".*train.lr: 0.001 → 0.01.*--restart"):
+        train(model, objective, dataset, tmp_path / "run", cfg)
+    with pytest.raises(RunMismatch, match="model.width: 8 → 16"):
+        train(build("style", width=16), setup(images, random_vgg)[1], dataset, tmp_path / "run",
               TrainConfig(steps=4, batch_size=2, num_workers=0))
+    # settings that do not change the result may differ freely
+    model, objective, dataset = setup(images, random_vgg)
+    train(model, objective, dataset, tmp_path / "run",
+          TrainConfig(steps=3, batch_size=2, num_workers=0, log_every=1, checkpoint_every=7))
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] == 3
 
 
-def test_unreadable_checkpoint_is_named(tmp_path):
-    bad = tmp_path / "checkpoint.pt"
-    bad.write_bytes(b"garbage")
-    with pytest.raises(ValueError, match="checkpoint.pt.*not a readable"):
-        load_checkpoint(bad)
+def test_restart_keeps_the_old_checkpoint(images, random_vgg, tmp_path, capsys):
+    small_run(images, random_vgg, tmp_path / "run", 2)
+    model, objective, dataset = setup(images, random_vgg, style_seed=1)
+    train(model, objective, dataset, tmp_path / "run", TrainConfig(steps=1, batch_size=2, num_workers=0), restart=True)
+    kept = list((tmp_path / "run").glob("checkpoint-replaced-*.pt"))
+    assert len(kept) == 1 and load_checkpoint(kept[0])["step"] == 2
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] == 1
+    assert "kept as" in capsys.readouterr().err
+
+
+def test_finished_run_is_reused_and_says_so(images, random_vgg, tmp_path, capsys):
+    _, history = small_run(images, random_vgg, tmp_path / "run", 3)
+    capsys.readouterr()
+    _, again = small_run(images, random_vgg, tmp_path / "run", 3)
+    assert again == history and "Reusing the finished run" in capsys.readouterr().err
+
+
+def test_run_folders_are_named_by_settings(images, random_vgg, tmp_path):
+    model, objective, dataset = setup(images, random_vgg)
+    cfg = TrainConfig(steps=3, batch_size=2)
+    a = run_folder(tmp_path, "style", model, objective, dataset, cfg)
+    assert a == run_folder(tmp_path, "style", model, objective, dataset, TrainConfig(steps=9, batch_size=2))
+    other = PerceptualObjective(random_vgg, style_image(1))
+    assert a != run_folder(tmp_path, "style", model, other, dataset, cfg)
+    assert a.name.startswith("style-")
+
+
+def test_a_second_run_on_the_same_folder_is_refused(images, random_vgg, tmp_path):
+    model, objective, dataset = setup(images, random_vgg)
+    with run_lock(tmp_path / "run"):
+        with pytest.raises(LockedError, match=f"PID {os.getpid()}"):
+            train(model, objective, dataset, tmp_path / "run", TrainConfig(steps=1, batch_size=2, num_workers=0))
+
+
+def test_unreadable_images_are_skipped_and_listed(images, random_vgg, tmp_path, capsys):
+    (images / "9_broken.png").write_bytes(b"not a png")
+    model, objective, _ = setup(images, random_vgg)
+    dataset = data.CropDataset(data.list_images(images), crop=32)
+    train(model, objective, dataset, tmp_path / "run",
+          TrainConfig(steps=8, batch_size=2, num_workers=0, max_bad_images=0.2))
+    assert "9_broken.png" in (tmp_path / "run" / "skipped.txt").read_text()
+    assert "Skipping an unreadable training image" in capsys.readouterr().err
+    for i in range(3):
+        (images / f"{i}.png").write_bytes(b"broken too")
+    with pytest.raises(ValueError, match="of 7 training images are unreadable.*skipped.txt"):
+        train(*setup(images, random_vgg)[:2], data.CropDataset(data.list_images(images), crop=32),
+              tmp_path / "run2", TrainConfig(steps=20, batch_size=2, num_workers=0, max_bad_images=0.2))
 
 
 def cli(*args, **kwargs):
     env = dict(os.environ, COURSE_VGG_WEIGHTS="random", COURSE_DEVICE="cpu")
-    return subprocess.Popen([sys.executable, "-m", "course_lib", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+    return subprocess.Popen([sys.executable, "-m", "course_lib", *map(str, args)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
 def train_args(images, out, steps):
-    return ["train-style", "--style", str(images.parent / "style.png"), "--data", str(images),
-            "--out", str(out), "--steps", str(steps), "--image-size", "32", "--batch-size", "2",
-            "--style-size", "32", "--width", "8", "--checkpoint-every", "4", "--sample-every", "100",
-            "--workers", "1"]
+    return ["train-style", "--style", images.parent / "style.png", "--data", images, "--out", out,
+            "--steps", steps, "--image-size", "32", "--batch-size", "2", "--style-size", "32",
+            "--width", "8", "--checkpoint-every", "4", "--sample-every", "100", "--workers", "1"]
+
+
+def wait_for(path, proc, timeout=300):
+    deadline = time.time() + timeout
+    while not path.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
 
 
 def test_killed_run_resumes_exactly(images, tmp_path):
     """2N steps straight == a run killed (SIGKILL) after a checkpoint, then resumed."""
     straight = cli(*train_args(images, tmp_path / "straight", 12))
-    assert straight.wait(timeout=300) == 0, straight.stdout.read()
+    assert straight.wait(timeout=300) == 0, straight.stderr.read()
 
     victim = cli(*train_args(images, tmp_path / "killed", 12))
     checkpoint = tmp_path / "killed" / "checkpoint.pt"
-    deadline = time.time() + 300
-    while not checkpoint.exists() and time.time() < deadline and victim.poll() is None:
-        time.sleep(0.01)
+    wait_for(checkpoint, victim)
     victim.send_signal(signal.SIGKILL)
     assert victim.wait(timeout=60) == -signal.SIGKILL, "the run finished before it could be killed"
     killed_at = load_checkpoint(checkpoint)["step"]
     assert 0 < killed_at < 12
+    (tmp_path / "killed" / ".checkpoint.pt.deadbeef.tmp").write_bytes(b"half a checkpoint")
 
-    resumed = cli(*train_args(images, tmp_path / "killed", 12))
-    output, _ = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0 and f"Resuming from {checkpoint} at step {killed_at}" in output
+    resumed = cli(*train_args(images, tmp_path / "killed", 12))  # the lock of the killed run is stale
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0 and f"Resuming from {checkpoint} at step {killed_at}" in err
+    assert not (tmp_path / "killed" / ".checkpoint.pt.deadbeef.tmp").exists()
     a = load_checkpoint(tmp_path / "straight" / "checkpoint.pt")
     b = load_checkpoint(checkpoint)
     assert a["step"] == b["step"] == 12
@@ -127,21 +223,40 @@ def test_killed_run_resumes_exactly(images, tmp_path):
     assert [h["total"] for h in a["history"]] == pytest.approx([h["total"] for h in b["history"]], rel=1e-4)
 
 
-def test_train_style_help_lists_paper_defaults():
-    out, _ = cli("train-style", "--help").communicate(timeout=60)
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_and_ctrl_c_save_a_checkpoint(images, tmp_path, signum, code):
+    proc = cli(*train_args(images, tmp_path / "run", 10_000))
+    wait_for(tmp_path / "run" / "checkpoint.pt", proc)
+    time.sleep(1.0)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert "checkpoint saved" in err and "Traceback" not in err
+    stopped_at = int(re.search(r"Interrupted at step (\d+)", err).group(1))
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] == stopped_at > 4  # saved at the signal
+
+
+def test_interrupted_carries_the_signal():
+    assert Interrupted(signal.SIGTERM).signal == signal.SIGTERM
+
+
+def test_train_style_help_lists_paper_defaults(capsys):
+    code, out, _ = run_cli(capsys, "train-style", "--help")
+    assert code == 0
     for option, default in [("--steps", "40000"), ("--image-size", "256"), ("--batch-size", "4"),
                             ("--lr", "0.001"), ("--style", None), ("--data", None), ("--out", None)]:
         assert option in out and (default is None or f"(paper: {default})" in out), option
+    assert "(default: None)" not in out and "``" not in out
 
 
-def test_stylize_folder_onnx_and_bad_input(images, random_vgg, tmp_path):
+def test_stylize_folder_onnx_and_bad_input(images, random_vgg, tmp_path, capsys):
     small_run(images, random_vgg, tmp_path / "run", 2)
     model = tmp_path / "run" / "checkpoint.pt"
-    proc = cli("stylize", "--model", str(model), "--input", str(images), "--output", str(tmp_path / "out"),
-               "--export-onnx", str(tmp_path / "net.onnx"))
-    out, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 0, out
+    code, out, err = run_cli(capsys, "stylize", "--model", model, "--input", images, "--output", tmp_path / "out",
+                             "--export-onnx", tmp_path / "net.onnx")
+    assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{i}.jpg" for i in range(6)]
+    assert len(out.splitlines()) == 6 and "ONNX model written" in err  # results on stdout, status on stderr
 
     import onnxruntime
 
@@ -150,8 +265,6 @@ def test_stylize_folder_onnx_and_bad_input(images, random_vgg, tmp_path):
     expected = load_model(model)(x).detach().numpy()
     assert np.abs(session.run(None, {"image": x.numpy()})[0] - expected).max() < 1e-4
 
-    (tmp_path / "broken.jpg").write_bytes(b"not an image")
-    proc = cli("stylize", "--model", str(model), "--input", str(tmp_path / "broken.jpg"),
-               "--output", str(tmp_path / "x.jpg"))
-    out, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 1 and "broken.jpg: not an image" in out
+    code, out, err = run_cli(capsys, "stylize", "--model", model, "--input", images / "0.png",
+                             "--output", tmp_path / "tiled.png", "--tile", "512")
+    assert code == 0, err

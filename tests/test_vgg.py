@@ -1,12 +1,13 @@
 """The loss network: layers, shapes, freezing, and the three ways to get weights."""
 
-from pathlib import Path
+import hashlib
 
 import pytest
 import torch
 from torchvision import models
 
-from course_lib.vgg import RandomWeightsWarning, VGGFeatures, layer_names
+from course_lib import vgg
+from course_lib.vgg import RandomWeightsWarning, VGGFeatures, WeightsUnavailable, imagenet_file, layer_names
 
 PAPER_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 
@@ -70,17 +71,36 @@ def test_random_init_is_seeded_and_announced(capsys):
     assert "random" in repr(a)
 
 
+def save_as_torchvision_would(source, home):
+    """``source``'s state dict in a TORCH_HOME cache, named as torchvision names its download:
+    ``vgg16-<first 8 hex digits of its SHA-256>.pth``."""
+    folder = home / "hub" / "checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "tmp.pth"
+    torch.save(source.state_dict(), tmp)
+    final = folder / f"vgg16-{hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]}.pth"
+    tmp.rename(final)
+    return final
+
+
 @pytest.fixture(scope="module")
 def vgg16_state(tmp_path_factory):
-    """A VGG-16 with its own (non-default) weights, saved in torchvision's format as the file
-    torchvision's IMAGENET1K_V1 download would leave in TORCH_HOME."""
+    """A VGG-16 with its own (non-default) weights, saved in torchvision's format and naming
+    convention in a temporary TORCH_HOME."""
     torch.manual_seed(1234)
     source = models.vgg16(weights=None).eval()
     home = tmp_path_factory.mktemp("torch_home")
-    checkpoint = home / "hub" / "checkpoints" / Path(models.VGG16_Weights.IMAGENET1K_V1.url).name
-    checkpoint.parent.mkdir(parents=True)
-    torch.save(source.state_dict(), checkpoint)
-    return source, home, checkpoint
+    return source, home, save_as_torchvision_would(source, home)
+
+
+@pytest.fixture
+def cached_url(vgg16_state, monkeypatch):
+    """torchvision's URL for the test's file: the real loading path, with its hash check, runs
+    on a file the test made (the real ImageNet file cannot be downloaded here)."""
+    source, home, checkpoint = vgg16_state
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    monkeypatch.setattr(vgg, "_weights_url", lambda arch: f"https://download.pytorch.org/models/{checkpoint.name}")
+    return checkpoint
 
 
 def reference(source, x, upto):
@@ -90,15 +110,56 @@ def reference(source, x, upto):
         return source.features[: upto + 1]((x - mean) / std)
 
 
-def test_imagenet_weights_load_through_torchvision_cache(vgg16_state, monkeypatch, offline):
-    source, home, _ = vgg16_state
-    monkeypatch.setenv("TORCH_HOME", str(home))
+def test_imagenet_weights_load_through_torchvision_cache(vgg16_state, cached_url, offline):
+    source, _, _ = vgg16_state
     net = VGGFeatures(PAPER_LAYERS, weights="imagenet")  # offline: only the cache can serve it
     assert net.weights_source == "imagenet"
     x = torch.rand(1, 3, 64, 64)
     out = net(x)
     assert torch.allclose(out["relu4_3"], reference(source, x, 22), atol=1e-5)
     assert torch.allclose(out["relu2_2"], reference(source, x, 8), atol=1e-5)
+
+
+def test_the_real_file_name_is_torchvisions(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert imagenet_file() == tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth"
+
+
+class Planted:
+    """A pickle that, when unpickled, creates a marker file: what an attacker would plant."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+@pytest.mark.parametrize("weights", ["imagenet", "auto"])
+def test_planted_pickle_in_the_cache_runs_no_code(tmp_path, monkeypatch, offline, weights):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    marker = tmp_path / "pwned"
+    planted = imagenet_file()
+    planted.parent.mkdir(parents=True)
+    torch.save({"features.0.weight": Planted(marker)}, planted)
+    with pytest.raises(ValueError, match=f"{planted}.*does not start with 397923af.*not read"):
+        VGGFeatures(weights=weights)
+    assert not marker.exists()
+
+
+def test_hash_matching_pickle_is_still_read_without_code(tmp_path, monkeypatch, offline):
+    """Even a file whose hash matches its name is loaded with weights_only=True."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    marker = tmp_path / "pwned"
+    folder = tmp_path / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    torch.save({"features.0.weight": Planted(marker)}, folder / "x.pth")
+    name = f"vgg16-{hashlib.sha256((folder / 'x.pth').read_bytes()).hexdigest()[:8]}.pth"
+    (folder / "x.pth").rename(folder / name)
+    monkeypatch.setattr(vgg, "_weights_url", lambda arch: f"https://example.org/{name}")
+    with pytest.raises(ValueError, match=f"{name}: not a loadable torch state dict"):
+        VGGFeatures(weights="imagenet")
+    assert not marker.exists()
 
 
 def test_local_weights_file(vgg16_state):
@@ -108,13 +169,14 @@ def test_local_weights_file(vgg16_state):
     assert torch.allclose(net(x)["relu3_3"], reference(source, x, 15), atol=1e-5)
 
 
-def test_missing_download_says_how_to_fix(tmp_path, monkeypatch, offline):
+def test_missing_download_is_one_message_that_says_how_to_fix(tmp_path, monkeypatch, offline):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    with pytest.raises(RuntimeError) as err:
+    with pytest.raises(WeightsUnavailable) as err:
         VGGFeatures(weights="imagenet")
     message = str(err.value)
     assert str(tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth") in message
     assert "weights='/path/to/vgg16.pth'" in message and "COURSE_VGG_WEIGHTS" in message
+    assert "\n" not in message and err.value.__cause__ is None and err.value.__suppress_context__
 
 
 def test_auto_falls_back_to_random_loudly(tmp_path, monkeypatch, offline, capsys):

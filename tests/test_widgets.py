@@ -21,13 +21,14 @@ def panel(tmp_path, random_vgg):
 
 def test_click_runs_steps_and_updates_preview_and_plot(panel):
     before = panel.preview.value
-    assert before and panel.plot.value == b""
+    assert before and panel.plot.layout.display == "none"  # no broken-image icon before the first run
     panel.style_weight.value = 100.0
     panel.tv_weight.value = 1e-3
     panel.run_button.click()
     assert panel.log.outputs == () or "Error" not in str(panel.log.outputs)
     assert len(panel.history) == 3
     assert panel.preview.value != before and bytes(panel.plot.value).startswith(b"\x89PNG")
+    assert panel.plot.layout.display is None
     plot = panel.plot.value
     panel.steps.value = 2
     panel.run_button.click()
@@ -44,6 +45,13 @@ def test_weights_reach_the_objective(panel):
     panel.run_button.click()
     assert len(panel.history) == 3  # reset started over
     assert panel.history[-1]["content"] > small
+
+
+def test_sliders_start_at_the_course_defaults(panel):
+    from course_lib.objectives import STYLE_WEIGHTS
+
+    assert (panel.content_weight.value, panel.style_weight.value, panel.tv_weight.value) == \
+        pytest.approx((STYLE_WEIGHTS.content, STYLE_WEIGHTS.style, STYLE_WEIGHTS.tv))
 
 
 def test_changing_the_image_starts_over(panel):

@@ -1,0 +1,158 @@
+"""The objectives the course optimises, one class per idea.
+
+:class:`PerceptualObjective` is the paper's eq. 5 with the losses of §3,
+
+    λ_c Σ_j ℓ_feat^{φ,j}(ŷ, y_c) + λ_s ℓ_style^{φ}(ŷ, y_s) + λ_TV ℓ_TV(ŷ)  [+ λ_p ℓ_pixel(ŷ, y)],
+
+and serves all three uses: Gatys et al.'s optimisation of one image (:mod:`course_lib.gatys`),
+training the style transfer network (§4.1, content target y_c = the input x) and training the
+super-resolution network (§4.2: ℓ_feat at relu2_2 against the HR image, or ℓ_pixel alone).
+The style image's Gram matrices are computed once and held as buffers, so they move with
+``.to(device/dtype)``; the VGG pass stops at the deepest layer a non-zero weight needs.
+
+:class:`Objective` is what :func:`course_lib.train.train` drives: ``losses(model, batch)`` yields
+one (optimiser group, loss, parts) per optimiser step, so that one loop also trains the two
+players of a GAN (:mod:`course_lib.translation`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from typing import Iterable, Iterator, Mapping
+
+import torch
+from torch import nn
+
+from .losses import feature_loss, gram_matrix, pixel_loss, style_loss, tv_loss
+from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGGFeatures
+
+Parts = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """λ_c, λ_s, λ_TV (and λ_pixel) of eq. 5. The defaults are the course's for style transfer
+    (images in [0, 1]; the paper picks λ_TV between 1e-6 and 1e-4 for its 0-255 images)."""
+
+    content: float = 1.0
+    style: float = 5.0
+    tv: float = 1e-5
+    pixel: float = 0.0
+
+
+STYLE_WEIGHTS = LossWeights()
+SR_WEIGHTS = {"pixel": LossWeights(content=0.0, style=0.0, tv=1e-6, pixel=1.0),  # §4.2, ℓ_pixel
+              "feat": LossWeights(content=1.0, style=0.0, tv=1e-6)}              # §4.2, ℓ_feat at relu2_2
+
+
+class Objective(nn.Module):
+    """A training objective for :func:`course_lib.train.train`: one optimiser over the whole
+    model by default. Subclasses define :meth:`loss`, or :meth:`groups` and :meth:`losses`
+    for several optimisers (a GAN's generator and discriminator)."""
+
+    def groups(self, model: nn.Module) -> dict[str, Iterable[nn.Parameter]]:
+        """Optimiser name → the parameters it updates."""
+        return {"model": model.parameters()}
+
+    def losses(self, model: nn.Module, batch) -> Iterator[tuple[str, torch.Tensor, Parts]]:
+        """Yield (group, loss, weighted parts); the loop backpropagates the loss and steps that
+        group's optimiser before asking for the next."""
+        loss, parts = self.loss(model, batch)
+        yield "model", loss, parts
+
+    def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, Parts]:
+        raise NotImplementedError
+
+    def settings(self) -> dict:
+        """What defines the objective, for a run's fingerprint (weights, layers, images' hashes)."""
+        return {"objective": type(self).__name__}
+
+
+def tensor_sha256(tensor: torch.Tensor) -> str:
+    """SHA-256 of a tensor's values (for a style image in a run's fingerprint)."""
+    return hashlib.sha256(tensor.detach().float().cpu().contiguous().numpy().tobytes()).hexdigest()
+
+
+class PerceptualObjective(Objective):
+    """Eq. 5 (see the module's docstring). ``loss_net`` may be None when only ℓ_pixel and ℓ_TV
+    have weight; ``style`` (1×3×H×W) is needed when λ_s ≠ 0. ``style_layer_weights``: layer →
+    w_j inside ℓ_style (default 1 each).
+
+    ``objective(output, targets, reference)`` gives (total, weighted parts) for an image or a
+    batch, with ``targets = objective.targets(y)`` the content activations of y (no gradient);
+    :meth:`loss` applies it to a network: the input is x and the reference is x itself (style
+    transfer) or, for (input, reference) pairs, the reference (super-resolution).
+    """
+
+    def __init__(self, loss_net: VGGFeatures | None = None, style: torch.Tensor | None = None,
+                 weights: LossWeights = STYLE_WEIGHTS, content_layers: Iterable[str] = CONTENT_LAYERS,
+                 style_layers: Iterable[str] = STYLE_LAYERS,
+                 style_layer_weights: Mapping[str, float] | None = None) -> None:
+        super().__init__()
+        self.weights = weights
+        self.content_layers = tuple(content_layers) if weights.content else ()
+        self.style_layer_weights = {layer: float((style_layer_weights or {}).get(layer, 1.0))
+                                    for layer in style_layers} if weights.style else {}
+        self.style_layers = tuple(k for k, w in self.style_layer_weights.items() if w)
+        needed = set(self.content_layers) | set(self.style_layers)
+        if needed and loss_net is None:
+            raise ValueError(f"layers {sorted(needed)} need a loss network; pass loss_net=")
+        if loss_net is not None and not needed <= set(loss_net.layers):
+            raise ValueError(f"the loss network does not compute layers {sorted(needed - set(loss_net.layers))}")
+        self.loss_net = loss_net
+        self.style_sha256 = None
+        if self.style_layers:
+            if style is None:
+                raise ValueError("a style weight needs a style image; pass style=")
+            device = next(loss_net.buffers()).device
+            self.style_sha256 = tensor_sha256(style)
+            with torch.no_grad():
+                feats = loss_net(style.to(device), self.style_layers)
+            for layer in self.style_layers:  # buffers: they follow .to(device/dtype)
+                self.register_buffer(f"gram_{layer}", gram_matrix(feats[layer]))
+
+    @property
+    def grams(self) -> dict[str, torch.Tensor]:
+        """Layer → G_j(y_s), the style image's Gram matrices."""
+        return {layer: getattr(self, f"gram_{layer}") for layer in self.style_layers}
+
+    def targets(self, reference: torch.Tensor) -> dict[str, torch.Tensor]:
+        """φ_j(y) at the content layers, without gradients; the pass stops at the deepest."""
+        if not self.content_layers:
+            return {}
+        with torch.no_grad():
+            return self.loss_net(reference, self.content_layers)
+
+    def forward(self, output: torch.Tensor, targets: Mapping[str, torch.Tensor] | None = None,
+                reference: torch.Tensor | None = None) -> tuple[torch.Tensor, Parts]:
+        w = self.weights
+        parts: Parts = {}
+        layers = self.content_layers + tuple(k for k in self.style_layers if k not in self.content_layers)
+        feats = self.loss_net(output, layers) if layers else {}
+        if self.content_layers:
+            if targets is None:
+                raise ValueError("the content term needs targets=objective.targets(y)")
+            parts["content"] = w.content * sum(feature_loss(feats[k], targets[k]) for k in self.content_layers)
+        if self.style_layers:
+            parts["style"] = w.style * style_loss(feats, self.grams, self.style_layer_weights)
+        if w.pixel:
+            if reference is None:
+                raise ValueError("the pixel term needs reference=y")
+            parts["pixel"] = w.pixel * pixel_loss(output.float(), reference.float())
+        if w.tv:
+            parts["tv"] = w.tv * tv_loss(output.float())
+        if not parts:
+            raise ValueError(f"every weight is zero: {w}")
+        return sum(parts.values()), parts
+
+    def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, Parts]:
+        inputs, reference = batch if isinstance(batch, (tuple, list)) else (batch, batch)
+        targets = self.targets(reference)
+        return self(model(inputs), targets, reference)
+
+    def settings(self) -> dict:
+        return {"objective": "perceptual", "weights": asdict(self.weights),
+                "content_layers": list(self.content_layers),
+                "style_layers": self.style_layer_weights, "style_sha256": self.style_sha256,
+                "loss_net": None if self.loss_net is None else self.loss_net.weights_source}

@@ -1,0 +1,175 @@
+"""A user's mistakes end in one `error:` line and an exit code, never a traceback, and change
+no input file. Each row: the setting or files, the command, the exit code, the message."""
+
+import errno
+import hashlib
+import os
+
+import numpy as np
+import pytest
+import torch
+from helpers import run_cli
+from PIL import Image
+
+from course_lib import files
+from course_lib.networks import build
+from course_lib.objectives import SR_WEIGHTS, PerceptualObjective
+from course_lib.train import TrainConfig, train
+
+
+class Pairs(torch.utils.data.Dataset):
+    """Random (LR, HR) pairs; ``hr_only`` gives the HR images alone (style training data)."""
+
+    def __init__(self, hr_only=False):
+        self.hr_only = hr_only
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, key):
+        g = torch.Generator().manual_seed(key[1])
+        lr, hr = torch.rand(3, 8, 8, generator=g), torch.rand(3, 32, 32, generator=g)
+        return hr if self.hr_only else (lr, hr)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, random_vgg):
+    root = tmp_path_factory.mktemp("cli")
+    inputs = root / "inputs"
+    inputs.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(inputs / "photo.png")
+    Image.fromarray(rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)).save(inputs / "tiny.png")
+    Image.fromarray(np.linspace(0, 3, 1600, dtype=np.float32).reshape(40, 40), mode="F").save(inputs / "hdr.tif")
+    (inputs / "corrupt.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    torch.save({"foo": 1}, inputs / "malformed.pt")
+    (inputs / "empty.pt").write_bytes(b"")
+    cfg = TrainConfig(steps=1, batch_size=2, num_workers=0)
+    style = build("style", width=8)
+    train(style, PerceptualObjective(random_vgg, torch.rand(1, 3, 32, 32)), Pairs(hr_only=True), root / "style", cfg)
+    train(build("sr", scale=4, channels=8, blocks=1), PerceptualObjective(weights=SR_WEIGHTS["pixel"]),
+          Pairs(), root / "sr", cfg)
+    return root
+
+
+def snapshot(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+CASES = [
+    # (id, environment, arguments, exit code, message pattern)
+    ("max-size-0", {}, ["stylize", "--model", "{style}", "--input", "{in}/photo.png", "--output", "{out}/o.jpg",
+                        "--max-size", "0"], 2, r"argument --max-size: must be a positive whole number, got 0"),
+    ("max-size-negative", {}, ["stylize", "--model", "{style}", "--input", "{in}/photo.png", "--output",
+                               "{out}/o.jpg", "--max-size", "-3"], 2, r"--max-size: must be a positive"),
+    ("checkpoint-every-0", {}, ["train-style", "--style", "{in}/photo.png", "--data", "{in}", "--out", "{out}/r",
+                                "--checkpoint-every", "0"], 2, r"--checkpoint-every: must be a positive"),
+    ("device-banana", {"COURSE_DEVICE": "banana"}, ["stylize", "--model", "{style}", "--input", "{in}/photo.png",
+                                                    "--output", "{out}/o.jpg"], 1,
+     r"COURSE_DEVICE='banana' is not a device; use one of cuda, cuda:N, mps, cpu"),
+    ("vgg-imagenett", {"COURSE_VGG_WEIGHTS": "imagenett"},
+     ["train-style", "--style", "{in}/photo.png", "--data", "{in}", "--out", "{out}/r", "--steps", "1"], 1,
+     r"COURSE_VGG_WEIGHTS='imagenett' is neither one of auto, imagenet, random"),
+    ("imagenet-offline", {"COURSE_VGG_WEIGHTS": "imagenet", "TORCH_HOME": "{out}/torch"},
+     ["train-style", "--style", "{in}/photo.png", "--data", "{in}", "--out", "{out}/r", "--steps", "1"], 1,
+     r"ImageNet vgg16 weights are not in .*vgg16-397923af.pth and could not be downloaded"),
+    ("malformed-checkpoint", {}, ["stylize", "--model", "{in}/malformed.pt", "--input", "{in}/photo.png",
+                                  "--output", "{out}/o.jpg"], 1, r"malformed.pt: not a course checkpoint"),
+    ("empty-checkpoint", {}, ["stylize", "--model", "{in}/empty.pt", "--input", "{in}/photo.png",
+                              "--output", "{out}/o.jpg"], 1, r"empty.pt: empty file \(0 bytes\)"),
+    ("sr-checkpoint-to-stylize", {}, ["stylize", "--model", "{sr}", "--input", "{in}/photo.png", "--output",
+                                      "{out}/o.jpg"], 1, r"holds a 'sr' network; this command needs one of style"),
+    ("style-checkpoint-to-upscale", {}, ["upscale", "--model", "{style}", "--input", "{in}/photo.png",
+                                         "--output", "{out}/o.png"], 1, r"holds a 'style' network"),
+    ("tiny-upscale", {}, ["upscale", "--model", "{sr}", "--input", "{in}/tiny.png", "--output", "{out}/o.png"], 1,
+     r"tiny.png: image is 4×4, smaller than the 8 pixels"),
+    ("float-tiff", {}, ["stylize", "--model", "{style}", "--input", "{in}/hdr.tif", "--output", "{out}/o.jpg"], 1,
+     r"hdr.tif: floating-point image with values from 0 to 3"),
+    ("corrupt-image", {}, ["stylize", "--model", "{style}", "--input", "{in}/corrupt.jpg", "--output",
+                           "{out}/o.jpg"], 1, r"corrupt.jpg: (corrupt|not an image)"),
+    ("stylize-folder-onto-itself", {}, ["stylize", "--model", "{style}", "--input", "{in}", "--output", "{in}"], 1,
+     r"--output .* is the input folder.*--overwrite"),
+    ("upscale-file-onto-itself", {}, ["upscale", "--model", "{sr}", "--input", "{in}/photo.png", "--output",
+                                      "{in}/photo.png"], 1, r"photo.png is an input: it would be overwritten"),
+    ("missing-model", {}, ["upscale", "--model", "{out}/none.pt", "--input", "{in}/photo.png", "--output",
+                           "{out}/o.png"], 1, r"none.pt: no such checkpoint file, and no shipped model"),
+]
+if not torch.cuda.is_available():
+    CASES.append(("cuda-without-gpu", {"COURSE_DEVICE": "cuda"}, ["stylize", "--model", "{style}", "--input",
+                  "{in}/photo.png", "--output", "{out}/o.jpg"], 1,
+                  r"COURSE_DEVICE=cuda but torch sees no CUDA device here; use COURSE_DEVICE=cpu"))
+
+
+def fill(text, workspace, out):
+    return text.format(style=workspace / "style" / "checkpoint.pt", sr=workspace / "sr" / "checkpoint.pt",
+                       **{"in": workspace / "inputs", "out": out})
+
+
+def check(capsys, code, pattern, args, expected_code):
+    import re
+
+    got, out, err = run_cli(capsys, *args)
+    lines = err.strip().splitlines()
+    assert got == expected_code, err
+    assert "Traceback" not in err and lines and lines[-1].startswith("error: "), err
+    assert sum(line.startswith("error:") for line in lines) == 1
+    assert re.search(pattern, lines[-1]), lines[-1]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_user_mistakes(case, workspace, tmp_path, capsys, monkeypatch, offline):
+    name, env, args, code, pattern = case
+    for key, value in env.items():
+        monkeypatch.setenv(key, fill(value, workspace, tmp_path))
+    monkeypatch.setenv("COURSE_VGG_WEIGHTS", fill(env.get("COURSE_VGG_WEIGHTS", "random"), workspace, tmp_path))
+    before = snapshot(workspace / "inputs")
+    check(capsys, code, pattern, [fill(a, workspace, tmp_path) for a in args], code)
+    assert snapshot(workspace / "inputs") == before
+
+
+def test_overwrite_allows_it(workspace, tmp_path, capsys):
+    import shutil
+
+    shutil.copy(workspace / "inputs" / "photo.png", tmp_path / "photo.png")
+    code, _, err = run_cli(capsys, "upscale", "--model", workspace / "sr" / "checkpoint.pt", "--input",
+                           tmp_path / "photo.png", "--output", tmp_path / "photo.png", "--overwrite")
+    assert code == 0, err
+    with Image.open(tmp_path / "photo.png") as big:
+        assert big.size == (192, 160)
+
+
+def test_read_only_output_folder(workspace, tmp_path, capsys, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    if os.access(locked, os.W_OK):  # root ignores permissions: let the file system refuse as it would
+        real_open = files.os.open
+
+        def refusing(path, *args, **kwargs):
+            if str(path).startswith(str(locked)):
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+            return real_open(path, *args, **kwargs)
+        monkeypatch.setattr(files.os, "open", refusing)
+    check(capsys, 1, r"error: .*locked/\.o\.jpg\..*\.tmp: Permission denied",
+          ["stylize", "--model", workspace / "style" / "checkpoint.pt", "--input", workspace / "inputs" / "photo.png",
+           "--output", locked / "o.jpg"], 1)
+
+
+def test_disk_full_during_a_checkpoint(workspace, tmp_path, capsys, monkeypatch):
+    import course_lib.train as train_module
+
+    (tmp_path / "data").mkdir()
+    Image.open(workspace / "inputs" / "photo.png").save(tmp_path / "data" / "a.png")
+    base = ["train-style", "--style", workspace / "inputs" / "photo.png", "--data", tmp_path / "data", "--out",
+            tmp_path / "run", "--image-size", "32", "--style-size", "32", "--width", "8", "--batch-size", "1",
+            "--workers", "0", "--checkpoint-every", "1"]
+    monkeypatch.setenv("COURSE_VGG_WEIGHTS", "random")
+    assert run_cli(capsys, *base, "--steps", "1")[0] == 0
+    good = (tmp_path / "run" / "checkpoint.pt").read_bytes()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(train_module.torch, "save", full)
+    check(capsys, 1, r"disk full while writing .*checkpoint.pt; the previous checkpoint.pt is intact",
+          [*base, "--steps", "2"], 1)
+    assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == good
