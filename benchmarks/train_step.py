@@ -21,8 +21,12 @@ VGG weights are random (speed does not depend on them). Each timed run is a chil
 peak memory is its own); ``--runs`` pairs run interleaved (course, baseline, course, ...).
 
 Output: per side, the median seconds per step of each run, their median and range, images/s
-and peak memory (CUDA: max allocated; CPU: peak resident set); with --baseline the ratio
-course/baseline of each pair, with their median and range.
+and peak memory (CUDA: max allocated; CPU: peak resident set); for the course also the
+floating-point operations of one step (torch.utils.flop_counter), the rate achieved, and the
+paper's schedule (40,000 steps) projected in minutes; with --baseline the ratio
+course/baseline of each pair, with their median and range. ``--data DIR`` makes the course's
+loop decode random crops of real image files (with ``--workers``), to see whether the data
+pipeline keeps up.
 """
 
 from __future__ import annotations
@@ -64,32 +68,52 @@ class InMemory:
         return self.images[key[0] if isinstance(key, tuple) else key]
 
 
+def _flops_per_step(objective, batch, device) -> float:
+    """Floating-point operations of one training step (forward and backward), counted by
+    torch.utils.flop_counter on the course's network and objective."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from course_lib.networks import build
+
+    model = build("style").to(device)
+    with FlopCounterMode(display=False) as counter:
+        loss, _ = objective.loss(model, batch.to(device))
+        loss.backward()
+    del model
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    return float(counter.get_total_flops())
+
+
 def run_course(args, queue) -> None:
     import tempfile
 
     import torch
 
-    from course_lib import config
+    from course_lib import config, data
     from course_lib.networks import build
     from course_lib.objectives import PerceptualObjective
     from course_lib.train import TrainConfig, train
     from course_lib.vgg import VGGFeatures
 
     device = config.device()
-    torch.backends.cudnn.benchmark = not args.no_cudnn_benchmark
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loss_net = VGGFeatures(weights=None).to(device)
     torch.manual_seed(0)
     objective = PerceptualObjective(loss_net, torch.rand(1, 3, args.size, args.size, device=device))
+    dataset = data.CropDataset(data.list_images(Path(args.data)), crop=args.size, resize=args.size) \
+        if args.data else InMemory(max(8, 2 * args.batch), args.size)
+    flops = _flops_per_step(objective, torch.rand(args.batch, 3, args.size, args.size), device)
     cfg = TrainConfig(steps=args.warmup + args.steps, batch_size=args.batch, log_every=1,
                       checkpoint_every=10**9, num_workers=args.workers, compile=args.compile,
-                      amp=args.amp, channels_last=not args.no_channels_last)
+                      amp=args.amp, channels_last=not args.no_channels_last,
+                      cudnn_benchmark=not args.no_cudnn_benchmark)
     with tempfile.TemporaryDirectory() as out:
-        history = train(build("style"), objective, InMemory(max(8, 2 * args.batch), args.size), out, cfg,
-                        device=device)
+        history = train(build("style"), objective, dataset, out, cfg, device=device)
     times = [b["seconds"] - a["seconds"] for a, b in zip(history, history[1:])][args.warmup - 1:]
-    queue.put(_result(times, args, device))
+    queue.put({**_result(times, args, device), "flops_per_step": flops})
 
 
 def _example_network():
@@ -220,6 +244,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3, help="runs per side, interleaved")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers of the course's loop")
+    parser.add_argument("--data", default=None,
+                        help="the course's loop reads random crops of these image files (decoding "
+                             "included) instead of in-memory images")
     parser.add_argument("--amp", default="auto", help="the course's mixed precision: auto, bf16, fp16, off")
     parser.add_argument("--compile", action="store_true", help="torch.compile the course's network")
     parser.add_argument("--no-channels-last", action="store_true", help="the course's loop without channels_last")
@@ -243,6 +270,10 @@ def main() -> None:
               "settings": {"amp": args.amp, "compile": args.compile, "channels_last": not args.no_channels_last,
                            "cudnn_benchmark": not args.no_cudnn_benchmark, "workers": args.workers},
               "course": _summary(course, args.batch)}
+    flops = course[0]["flops_per_step"]
+    result["course"]["gflop_per_step"] = round(flops / 1e9, 1)
+    result["course"]["achieved_tflop_per_s"] = round(flops / result["course"]["step_s"] / 1e12, 2)
+    result["course"]["paper_schedule_minutes"] = round(40_000 * result["course"]["step_s"] / 60, 1)
     if args.baseline:
         ratios = [c["step_s"] / b["step_s"] for c, b in zip(course, baseline)]
         result["baseline"] = _summary(baseline, args.batch)

@@ -120,7 +120,8 @@ def _train_style(args: argparse.Namespace) -> int:
 
     device = _device(args)
     style = load_image(args.style, size=args.style_size)
-    dataset = data.CropDataset(_training_images(args.data), crop=args.image_size, resize=args.image_size)
+    dataset = data.CropDataset(_training_images(args.data), crop=args.image_size, resize=args.image_size,
+                               cache=args.cache_images)
     loss_net = VGGFeatures(weights=args.vgg_weights or config.vgg_weights()).to(device)
     weights = LossWeights(content=args.content_weight, style=args.style_weight, tv=args.tv_weight)
     objective = PerceptualObjective(loss_net, style, weights, content_layers=(args.content_layer,))
@@ -136,20 +137,25 @@ def _train_sr(args: argparse.Namespace) -> int:
 
     from .networks import build
     from .objectives import SR_WEIGHTS, PerceptualObjective
-    from .sr import PairDataset
+    from .sr import Degradation
     from .vgg import VGGFeatures
 
     if args.arch == "srcnn" and args.loss != "pixel":
         raise ValueError("SRCNN is trained with the per-pixel loss: use --loss pixel")
+    if args.image_size % args.scale:
+        raise ValueError(f"--image-size {args.image_size} is not a multiple of --scale {args.scale}")
     device = _device(args)
-    dataset = PairDataset(_training_images(args.data), args.scale, crop=args.image_size, blur=args.blur)
+    dataset = data.CropDataset(_training_images(args.data), crop=args.image_size, cache=args.cache_images)
     loss_net = VGGFeatures(("relu2_2",), weights=args.vgg_weights or config.vgg_weights()).to(device) \
         if args.loss == "feat" else None
-    objective = PerceptualObjective(loss_net, weights=replace(SR_WEIGHTS[args.loss], tv=args.tv_weight))
+    degradation = Degradation(args.scale, args.blur)
+    objective = PerceptualObjective(loss_net, weights=replace(SR_WEIGHTS[args.loss], tv=args.tv_weight),
+                                    input_transform=degradation)
     torch.manual_seed(args.seed)
     model = build("srcnn", scale=args.scale) if args.arch == "srcnn" else \
         build("sr", scale=args.scale, upsampling=args.upsampling, norm=args.norm, residual=args.residual)
-    return _fit(args, model, objective, dataset, _first_example(dataset, args.seed)[0].unsqueeze(0), device)
+    sample = degradation(_first_example(dataset, args.seed).unsqueeze(0))
+    return _fit(args, model, objective, dataset, sample, device)
 
 
 def _pairs(source: str, target: str, suffix: str, overwrite: bool) -> list[tuple[Path, Path]]:
@@ -279,6 +285,8 @@ def _training_options(p: argparse.ArgumentParser, steps: int, image_size: int, t
     p.add_argument("--compile", action="store_true", help="torch.compile the network")
     p.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory layout")
     p.add_argument("--workers", type=int, default=defaults.num_workers, help="DataLoader worker processes")
+    p.add_argument("--cache-images", action="store_true",
+                   help="keep the decoded training images in memory (for small training sets)")
     p.add_argument("--seed", type=int, default=defaults.seed, help="seed of the initialisation and data order")
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: COURSE_DEVICE or the best)")
     p.add_argument("--vgg-weights", default=None,

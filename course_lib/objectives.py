@@ -82,15 +82,17 @@ class PerceptualObjective(Objective):
     ``objective(output, targets, reference)`` gives (total, weighted parts) for an image or a
     batch, with ``targets = objective.targets(y)`` the content activations of y (no gradient);
     :meth:`loss` applies it to a network: the input is x and the reference is x itself (style
-    transfer) or, for (input, reference) pairs, the reference (super-resolution).
+    transfer); or the batch is the reference y and the input is ``input_transform(y)`` (the
+    super-resolution degradation), or the batch is an (input, reference) pair.
     """
 
     def __init__(self, loss_net: VGGFeatures | None = None, style: torch.Tensor | None = None,
                  weights: LossWeights = STYLE_WEIGHTS, content_layers: Iterable[str] = CONTENT_LAYERS,
                  style_layers: Iterable[str] = STYLE_LAYERS,
-                 style_layer_weights: Mapping[str, float] | None = None) -> None:
+                 style_layer_weights: Mapping[str, float] | None = None,
+                 input_transform: nn.Module | None = None) -> None:
         super().__init__()
-        self.weights = weights
+        self.weights, self.input_transform = weights, input_transform
         self.content_layers = tuple(content_layers) if weights.content else ()
         self.style_layer_weights = {layer: float((style_layer_weights or {}).get(layer, 1.0))
                                     for layer in style_layers} if weights.style else {}
@@ -147,7 +149,11 @@ class PerceptualObjective(Objective):
         return sum(parts.values()), parts
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, Parts]:
-        inputs, reference = batch if isinstance(batch, (tuple, list)) else (batch, batch)
+        if isinstance(batch, (tuple, list)):
+            inputs, reference = batch
+        else:
+            reference = batch
+            inputs = batch if self.input_transform is None else self.input_transform(batch)
         targets = self.targets(reference)
         return self(model(inputs), targets, reference)
 
@@ -155,4 +161,5 @@ class PerceptualObjective(Objective):
         return {"objective": "perceptual", "weights": asdict(self.weights),
                 "content_layers": list(self.content_layers),
                 "style_layers": self.style_layer_weights, "style_sha256": self.style_sha256,
-                "loss_net": None if self.loss_net is None else self.loss_net.weights_source}
+                "loss_net": None if self.loss_net is None else self.loss_net.weights_source,
+                "input_transform": None if self.input_transform is None else self.input_transform.settings()}

@@ -1,9 +1,10 @@
 """Single-image super-resolution (paper §4.2): data, upscaling and evaluation.
 
 Training pairs as in the paper: 288×288 crops y of natural images; the input x is y blurred
-with a Gaussian of σ = 1.0 and downsampled by the factor with bicubic interpolation. The
-objective is :class:`course_lib.objectives.PerceptualObjective` with
-:data:`course_lib.objectives.SR_WEIGHTS`: ℓ_pixel, or ℓ_feat at relu2_2, each plus λ_TV ℓ_TV.
+with a Gaussian of σ = 1.0 and downsampled by the factor with bicubic interpolation
+(:func:`degrade`, applied to each batch by :class:`Degradation`). The objective is
+:class:`course_lib.objectives.PerceptualObjective` with :data:`course_lib.objectives.SR_WEIGHTS`:
+ℓ_pixel, or ℓ_feat at relu2_2, each plus λ_TV ℓ_TV.
 
 Evaluation (the protocol of :mod:`course_lib.metrics`): each HR image is cropped to a multiple
 of the factor (reported, not hidden), downsampled bicubically (``blur`` > 0 blurs first, as in
@@ -39,23 +40,21 @@ def degrade(hr: torch.Tensor, scale: int, blur: float = 1.0) -> torch.Tensor:
     return resize(hr, (hr.shape[-2] // scale, hr.shape[-1] // scale), "bicubic")
 
 
-class PairDataset(torch.utils.data.Dataset):
-    """(LR, HR) training pairs: random ``crop``² HR patches and their degraded versions."""
+class Degradation(nn.Module):
+    """The paper's degradation as a module: HR batch in, LR batch out (:func:`degrade`). Given to
+    :class:`course_lib.objectives.PerceptualObjective` as its ``input_transform``, it makes each
+    training input from its HR crop on the training device (a GPU blurs and resizes a batch far
+    faster than data-loading workers can)."""
 
-    def __init__(self, paths: list[Path], scale: int, crop: int = 288, blur: float = 1.0) -> None:
-        if crop % scale:
-            raise ValueError(f"crop {crop} is not a multiple of the scale {scale}")
-        self.crops, self.scale, self.blur = data.CropDataset(paths, crop), scale, blur
+    def __init__(self, scale: int, blur: float = 1.0) -> None:
+        super().__init__()
+        self.scale, self.blur = scale, blur
 
-    def __len__(self) -> int:
-        return len(self.crops)
+    def forward(self, hr: torch.Tensor) -> torch.Tensor:
+        return degrade(hr, self.scale, self.blur)
 
     def settings(self) -> dict:
-        return {**self.crops.settings(), "scale": self.scale, "blur": self.blur}
-
-    def __getitem__(self, key) -> tuple[torch.Tensor, torch.Tensor]:
-        hr = self.crops[key]
-        return degrade(hr.unsqueeze(0), self.scale, self.blur)[0], hr
+        return {"degradation": "gaussian blur, bicubic", "scale": self.scale, "blur": self.blur}
 
 
 def match_histogram(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:

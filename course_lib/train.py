@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import signal
-import statistics
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -42,7 +41,7 @@ SKIPPED = "skipped.txt"
 AMP = ("auto", "bf16", "fp16", "off")
 # TrainConfig fields that do not change what is learned: they may differ when a run resumes.
 FREE_SETTINGS = ("steps", "checkpoint_every", "sample_every", "log_every", "num_workers",
-                 "channels_last", "compile")
+                 "channels_last", "compile", "cudnn_benchmark")
 MAX_BAD_STEPS = 5  # consecutive steps with non-finite gradients before training stops
 
 
@@ -62,6 +61,7 @@ class TrainConfig:
     amp: str = "auto"  # auto (bf16 where the hardware has it, fp16 on older GPUs, else fp32) | bf16 | fp16 | off
     channels_last: bool = True
     compile: bool = False
+    cudnn_benchmark: bool = True
     max_bad_images: float = 0.05  # fraction of unreadable training images that stops training
     extra: dict = field(default_factory=dict)  # anything else that defines the run (for its fingerprint)
 
@@ -253,6 +253,14 @@ def _signals_as_interrupt() -> Iterator[None]:
             signal.signal(s, old)
 
 
+def _worker_ignores_stop_signals(worker_id: int) -> None:
+    """Data-loading workers leave SIGINT and SIGTERM to the main process, which saves a
+    checkpoint and stops them; a signal sent to the whole process group (Ctrl-C in a terminal,
+    ``timeout``, a job scheduler) would otherwise kill them first and lose the checkpoint."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _finite(tree) -> bool:
     if isinstance(tree, torch.Tensor):
         return not tree.is_floating_point() or bool(torch.isfinite(tree).all())
@@ -295,7 +303,8 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
     model.to(device, memory_format=memory_format).train()
     objective.to(device, memory_format=memory_format)
     groups = {name: list(params) for name, params in objective.groups(model).items()}
-    optimizers = {name: torch.optim.Adam(params, lr=config.lr, betas=config.betas)
+    # fused Adam: one kernel per step, and it skips a step flagged non-finite without a host sync
+    optimizers = {name: torch.optim.Adam(params, lr=config.lr, betas=config.betas, fused=True)
                   for name, params in groups.items()}
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     step, history, elapsed = 0, [], 0.0
@@ -340,28 +349,28 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
                         "model_config": getattr(model, "config", None)}, tmp)
 
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = config.cudnn_benchmark
     forward = torch.compile(model) if config.compile else model
     examples = SkipUnreadable(dataset, out_dir / SKIPPED)
     loader = torch.utils.data.DataLoader(
         examples, batch_size=config.batch_size, num_workers=config.num_workers,
         sampler=ResumableSampler(len(dataset), config.seed, start=step * config.batch_size),
-        pin_memory=device.type == "cuda", drop_last=True,
+        pin_memory=device.type == "cuda", drop_last=True, worker_init_fn=_worker_ignores_stop_signals,
         persistent_workers=False, prefetch_factor=4 if config.num_workers else None)
     batches = iter(loader)
     began = time.perf_counter()
     bar = progress(total=config.steps, initial=step, desc="training", unit="step")
-    bad_steps, step_times, projected = 0, [], False
-    limit = MAX_BAD_STEPS if not scaler.is_enabled() else 8 * MAX_BAD_STEPS  # fp16 scaling skips a few
+    bad_run = torch.zeros((), device=device)  # consecutive non-finite steps, counted on the device
+    first_step, mark = step, 0.0
     try:
         with _signals_as_interrupt():
             while step < config.steps:
-                tick = time.perf_counter()
                 batch = _to(next(batches), device, memory_format)
                 if examples.count() > config.max_bad_images * len(dataset):
                     raise ValueError(f"{examples.count()} of {len(dataset)} training images are unreadable "
                                      f"(more than {config.max_bad_images:.0%}); see {out_dir / SKIPPED}")
-                losses, parts, finite = {}, {}, True
+                losses, parts = {}, {}
+                bad = torch.zeros((), dtype=torch.bool, device=device)
                 stream = objective.losses(forward, batch)
                 while True:
                     with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
@@ -372,26 +381,29 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
                     optimizer = optimizers[group]
                     optimizer.zero_grad(set_to_none=True)
                     scaler.scale(loss).backward()
-                    scaler.unscale_(optimizer)
-                    grads = [p.grad for p in groups[group] if p.grad is not None]
-                    norm = torch.nn.utils.get_total_norm(grads) if grads else loss.new_zeros(())
-                    if bool(torch.isfinite(norm) & torch.isfinite(loss.detach())):
+                    if scaler.is_enabled():  # fp16: the scaler skips steps with inf gradients itself
                         scaler.step(optimizer)
+                        bad = bad | ~torch.isfinite(loss.detach())
                     else:
-                        finite = False
+                        grads = [p.grad for p in groups[group] if p.grad is not None]
+                        norm = torch.nn.utils.get_total_norm(grads) if grads else loss.new_zeros(())
+                        skip = ~(torch.isfinite(norm) & torch.isfinite(loss.detach()))
+                        optimizer.grad_scale, optimizer.found_inf = None, skip.float()
+                        optimizer.step()
+                        bad = bad | skip
                     losses[group], parts = loss.detach(), {**parts, **group_parts}
                 scaler.update()
                 step += 1
-                bad_steps = 0 if finite else bad_steps + 1
-                if bad_steps >= limit:
-                    kept = f"the last good checkpoint {checkpoint_path} is kept" if checkpoint_path.exists() \
-                        else "no checkpoint was written yet"
-                    raise FloatingPointError(f"loss or gradients non-finite for {bad_steps} steps in a row "
-                                             f"(up to step {step}; those steps were skipped); {kept}. "
-                                             f"Lower the learning rate or the loss weights.")
+                bad_run = (bad_run + bad) * bad
                 last = step == config.steps
                 checkpoint_due = step % config.checkpoint_every == 0 or last
-                if step % config.log_every == 0 or checkpoint_due:
+                if step % config.log_every == 0 or checkpoint_due:  # the only host syncs of the loop
+                    if bad_run.item() >= MAX_BAD_STEPS:
+                        kept = f"the last good checkpoint {checkpoint_path} is kept" if checkpoint_path.exists() \
+                            else "no checkpoint was written yet"
+                        raise FloatingPointError(f"loss or gradients non-finite for {int(bad_run.item())} steps "
+                                                 f"in a row (up to step {step}; those steps were skipped); "
+                                                 f"{kept}. Lower the learning rate or the loss weights.")
                     values = {k: v.item() for k, v in parts.items()}
                     values.update({"total": sum(v.item() for v in losses.values())} if len(losses) == 1
                                   else {f"{g}_total": v.item() for g, v in losses.items()})
@@ -402,10 +414,12 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
                 if checkpoint_due:
                     save(step)
                 bar.update(1)
-                step_times.append(time.perf_counter() - tick)
-                if not projected and len(step_times) == 6:
-                    projected = True
-                    _say_projection(statistics.median(step_times[1:]), config.steps - step, device)
+                if step - first_step in (5, 25):  # time steps 6-25 (after warm-up) to project the rest
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)
+                    if step - first_step == 25:
+                        _say_projection((time.perf_counter() - mark) / 20, config.steps - step, device)
+                    mark = time.perf_counter()
     except KeyboardInterrupt as err:
         save(step)
         say(f"Interrupted at step {step}; checkpoint saved in {checkpoint_path}. Run the same command "

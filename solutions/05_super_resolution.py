@@ -52,7 +52,7 @@ from course_lib.exercises import check
 from course_lib.images import load_image, resize, show_images
 from course_lib.networks import build
 from course_lib.objectives import SR_WEIGHTS, PerceptualObjective
-from course_lib.sr import PairDataset, degrade, evaluate, upscale
+from course_lib.sr import Degradation, degrade, evaluate, upscale
 from course_lib.train import TrainConfig, run_folder, train
 from course_lib.vgg import VGGFeatures
 
@@ -122,7 +122,7 @@ display(Markdown("\n".join(rows)))
 
 # %%
 loss_net = VGGFeatures(("relu2_2",), weights=config.vgg_weights()).to(device)
-pairs = PairDataset(data.images("train"), scale=4, crop=preset.sr_crop)
+crops = data.CropDataset(data.images("train"), crop=preset.sr_crop, cache=True)
 settings = TrainConfig(steps=preset.sr_steps, batch_size=preset.batch_size, log_every=1,
                        checkpoint_every=max(10, preset.sr_steps // 20), sample_every=10**9,
                        num_workers=0 if config.mode() == "fast" else 4)
@@ -130,9 +130,10 @@ models, histories = {}, {}
 for loss in ("pixel", "feat"):
     torch.manual_seed(0)
     models[loss] = build("sr", scale=4)
-    objective = PerceptualObjective(loss_net if loss == "feat" else None, weights=SR_WEIGHTS[loss])
-    run_dir = run_folder(config.cache_dir() / "runs", f"sr4-{loss}", models[loss], objective, pairs, settings)
-    histories[loss] = train(models[loss], objective, pairs, run_dir, settings, device=device)
+    objective = PerceptualObjective(loss_net if loss == "feat" else None, weights=SR_WEIGHTS[loss],
+                                    input_transform=Degradation(4))
+    run_dir = run_folder(config.cache_dir() / "runs", f"sr4-{loss}", models[loss], objective, crops, settings)
+    histories[loss] = train(models[loss], objective, crops, run_dir, settings, device=device)
 
 # %% [markdown]
 # The training losses (each network's own objective):

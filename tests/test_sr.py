@@ -10,7 +10,9 @@ from PIL import Image
 
 from course_lib.images import resize
 from course_lib.metrics import psnr_ssim, sharpness
-from course_lib.sr import PairDataset, degrade, evaluate, match_histogram, upscale
+from course_lib.data import CropDataset
+from course_lib.objectives import SR_WEIGHTS, PerceptualObjective
+from course_lib.sr import Degradation, degrade, evaluate, match_histogram, upscale
 
 
 @needs_shared
@@ -56,13 +58,17 @@ def test_degrade_and_pairs(tmp_path):
     assert degrade(hr, 4).shape == (1, 3, 16, 12) and degrade(hr, 8, blur=0).shape == (1, 3, 8, 6)
     assert not torch.allclose(degrade(hr, 4, blur=1.0), degrade(hr, 4, blur=0.0))  # the blur acts
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (80, 90, 3), dtype=np.uint8)).save(tmp_path / "a.png")
-    pairs = PairDataset([tmp_path / "a.png"], scale=4, crop=32)
-    lr, hr = pairs[(0, 7)]
-    assert lr.shape == (3, 8, 8) and hr.shape == (3, 32, 32)
-    assert torch.equal(pairs[(0, 7)][1], hr)  # same seed, same crop
-    assert pairs.settings()["scale"] == 4 and pairs.settings()["blur"] == 1.0
-    with pytest.raises(ValueError, match="multiple of the scale"):
-        PairDataset([tmp_path / "a.png"], scale=8, crop=36)
+    crops = CropDataset([tmp_path / "a.png"], crop=32, cache=True)
+    hr = crops[(0, 7)].unsqueeze(0)
+    assert torch.equal(crops[(0, 7)], hr[0]) and torch.equal(crops[(0, 7)], CropDataset([tmp_path / "a.png"], crop=32,
+                                                                                         cache=True)[(0, 7)])
+    degradation = Degradation(4, 1.0)
+    assert torch.equal(degradation(hr), degrade(hr, 4, 1.0)) and degradation.settings()["scale"] == 4
+    seen = []
+    objective = PerceptualObjective(weights=SR_WEIGHTS["pixel"], input_transform=degradation)
+    objective.loss(lambda x: seen.append(x.shape) or torch.nn.functional.interpolate(x, scale_factor=4), hr)
+    assert seen == [(1, 3, 8, 8)]  # the network saw the degraded crop
+    assert objective.settings()["input_transform"]["blur"] == 1.0
 
 
 def test_histogram_matching_undoes_a_colour_cast():

@@ -52,8 +52,9 @@ def small_run(images, random_vgg, out, steps, **config):
     return model, train(model, objective, dataset, out, cfg)
 
 
-def test_loss_falls_and_checkpoint_is_atomic(images, random_vgg, tmp_path):
+def test_loss_falls_and_checkpoint_is_atomic(images, random_vgg, tmp_path, capsys):
     model, history = small_run(images, random_vgg, tmp_path / "run", 30, checkpoint_every=10)
+    assert "Projected: about" in capsys.readouterr().err  # the time the rest will take, said early
     first = np.mean([h["total"] for h in history[:5]])
     last = np.mean([h["total"] for h in history[-5:]])
     assert last < 0.7 * first, (first, last)
@@ -225,10 +226,10 @@ def test_killed_run_resumes_exactly(images, tmp_path):
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_sigterm_and_ctrl_c_save_a_checkpoint(images, tmp_path, signum, code):
-    proc = cli(*train_args(images, tmp_path / "run", 10_000))
+    proc = cli(*train_args(images, tmp_path / "run", 10_000), start_new_session=True)
     wait_for(tmp_path / "run" / "checkpoint.pt", proc)
     time.sleep(1.0)
-    proc.send_signal(signum)
+    os.killpg(proc.pid, signum)  # to the whole process group, data-loading workers included
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err
     assert "checkpoint saved" in err and "Traceback" not in err

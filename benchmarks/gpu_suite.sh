@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The GPU measurements of benchmarks/RESULTS.md, in the parts one device call can hold.
+#
+#   COURSE_DATA=/path/to/images OUT=/some/folder bash benchmarks/gpu_suite.sh sr [MINUTES]
+#   COURSE_DATA=/path/to/images OUT=/some/folder bash benchmarks/gpu_suite.sh bench
+#
+# sr:    trains the super-resolution models of notebook 5 side by side on the one GPU for
+#        MINUTES (default 6) each, stopping them with SIGTERM (which saves a checkpoint), then
+#        scores every checkpoint with eval-sr on Set5, Set14 and BSD68. Checkpoints go to
+#        runs/gpu/<name>/; logs and scores to $OUT. To repeat a run exactly, rerun its
+#        command with --steps set to the step its checkpoint reached.
+# bench: the training-step benchmark (course against the fast_neural_style step, and the
+#        course with each speed setting switched off), GPU utilisation during the course's
+#        run, Table 1, and peak memory of stylising large images whole and in tiles.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+: "${COURSE_DATA:?set COURSE_DATA to the course images}" "${OUT:?set OUT to a folder for the results}"
+export COURSE_DEVICE=${COURSE_DEVICE:-cuda} PYTHONUNBUFFERED=1 COURSE_VGG_WEIGHTS=random COURSE_PROGRESS=text
+python=${PYTHON:-python3}
+mkdir -p "$OUT"
+
+sr() {
+  local minutes=${1:-6} common=(--data "$COURSE_DATA/train" --steps 1000000 --batch-size 16 --image-size 288
+                               --workers 2 --cache-images --checkpoint-every 2000 --sample-every 1000000)
+  declare -A jobs=(
+    [sr4-pixel]="--scale 4 --loss pixel"            [sr8-pixel]="--scale 8 --loss pixel"
+    [sr4-pixel-residual]="--scale 4 --loss pixel --residual"  [sr8-pixel-residual]="--scale 8 --loss pixel --residual"
+    [srcnn4]="--scale 4 --loss pixel --arch srcnn"  [srcnn8]="--scale 8 --loss pixel --arch srcnn"
+    [sr4-feat-random-vgg]="--scale 4 --loss feat"   [sr8-feat-random-vgg]="--scale 8 --loss feat")
+  for name in "${!jobs[@]}"; do
+    # shellcheck disable=SC2086
+    timeout -s TERM "${minutes}m" "$python" -m course_lib train-sr ${jobs[$name]} "${common[@]}" \
+      --out "runs/gpu/$name" > "$OUT/$name.log" 2>&1 &
+  done
+  wait
+  for name in "${!jobs[@]}"; do
+    scale=${name:2:1}; [ "${name:0:5}" = srcnn ] && scale=${name:5:1}
+    "$python" -m course_lib eval-sr --model "runs/gpu/$name/checkpoint.pt" --scale "$scale" \
+      > "$OUT/$name.eval.json" 2>> "$OUT/$name.log" &
+  done
+  for scale in 4 8; do
+    "$python" -m course_lib eval-sr --model bicubic --scale "$scale" > "$OUT/bicubic$scale.eval.json" 2>/dev/null &
+  done
+  wait
+}
+
+bench() {
+  local step=(benchmarks/train_step.py --size 256 --batch 4 --steps 40 --warmup 10 --runs 3)
+  nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader,nounits -lms 100 \
+    > "$OUT/gpu_util.csv" &
+  local smi=$!
+  "$python" "${step[@]}" --baseline > "$OUT/step_default.json"
+  kill "$smi"
+  "$python" "${step[@]}" --amp off > "$OUT/step_amp_off.json"
+  "$python" "${step[@]}" --no-channels-last > "$OUT/step_no_channels_last.json"
+  "$python" "${step[@]}" --no-cudnn-benchmark > "$OUT/step_no_cudnn_benchmark.json"
+  "$python" "${step[@]}" --compile > "$OUT/step_compile.json"
+  "$python" "${step[@]}" --data "$COURSE_DATA/train" --workers 8 > "$OUT/step_real_data.json"
+  "$python" benchmarks/speed_table.py --gatys-steps 20 --markdown > "$OUT/table1.txt"
+  "$python" benchmarks/stylize_memory.py --sizes 1024 2048 4096 --tile 1024 > "$OUT/memory.json"
+}
+
+"$@"
