@@ -24,7 +24,7 @@ sr() {
                                --workers 2 --cache-images --checkpoint-every 2000 --sample-every 1000000)
   declare -A jobs=(
     [sr4-pixel]="--scale 4 --loss pixel"            [sr8-pixel]="--scale 8 --loss pixel"
-    [sr4-pixel-residual]="--scale 4 --loss pixel --residual"  [sr8-pixel-residual]="--scale 8 --loss pixel --residual"
+    [sr4-pixel-paper]="--scale 4 --loss pixel --paper"  [sr8-pixel-paper]="--scale 8 --loss pixel --paper"
     [srcnn4]="--scale 4 --loss pixel --arch srcnn"  [srcnn8]="--scale 8 --loss pixel --arch srcnn"
     [sr4-feat-random-vgg]="--scale 4 --loss feat"   [sr8-feat-random-vgg]="--scale 8 --loss feat")
   for name in "${!jobs[@]}"; do

@@ -113,6 +113,7 @@ def _fit(args: argparse.Namespace, model, objective, dataset, sample, device) ->
 def _train_style(args: argparse.Namespace) -> int:
     import torch
 
+    from .choices import choices
     from .images import load_image
     from .networks import build
     from .objectives import LossWeights, PerceptualObjective
@@ -126,7 +127,8 @@ def _train_style(args: argparse.Namespace) -> int:
     weights = LossWeights(content=args.content_weight, style=args.style_weight, tv=args.tv_weight)
     objective = PerceptualObjective(loss_net, style, weights, content_layers=(args.content_layer,))
     torch.manual_seed(args.seed)
-    model = build("style", upsampling=args.upsampling, norm=args.norm, width=args.width)
+    network = choices("paper").style_network() if args.paper else {"upsampling": args.upsampling, "norm": args.norm}
+    model = build("style", width=args.width, **network)
     return _fit(args, model, objective, dataset, _first_example(dataset, args.seed).unsqueeze(0), device)
 
 
@@ -135,6 +137,7 @@ def _train_sr(args: argparse.Namespace) -> int:
 
     import torch
 
+    from .choices import choices
     from .networks import build
     from .objectives import SR_WEIGHTS, PerceptualObjective
     from .sr import Degradation
@@ -153,7 +156,8 @@ def _train_sr(args: argparse.Namespace) -> int:
                                     input_transform=degradation)
     torch.manual_seed(args.seed)
     model = build("srcnn", scale=args.scale) if args.arch == "srcnn" else \
-        build("sr", scale=args.scale, upsampling=args.upsampling, norm=args.norm, residual=args.residual)
+        build("sr", scale=args.scale, **(choices("paper").sr_network() if args.paper else
+                                         {"upsampling": args.upsampling, "norm": args.norm}))
     sample = degradation(_first_example(dataset, args.seed).unsqueeze(0))
     return _fit(args, model, objective, dataset, sample, device)
 
@@ -334,6 +338,9 @@ def parser() -> argparse.ArgumentParser:
                     help="layer of the feature loss (paper: relu2_2; the authors' code: relu3_3)")
     ts.add_argument("--width", type=_positive, default=_default(TransformerNet, "width"),
                     help="channels of the first layer (paper: 32)")
+    ts.add_argument("--paper", action="store_true",
+                    help="the paper's network exactly: batch norm and stride-1/2 transposed convs "
+                         "(the course: instance norm, nearest upsampling + conv)")
     ts.set_defaults(run=_train_style)
 
     tsr = commands.add_parser("train-sr", formatter_class=_Help,
@@ -346,8 +353,9 @@ def parser() -> argparse.ArgumentParser:
     tsr.add_argument("--blur", type=float, default=1.0, help="σ of the Gaussian blur before downsampling (paper: %(default)s)")
     tsr.add_argument("--arch", choices=("sr", "srcnn"), default="sr",
                      help="the paper's network, or the SRCNN baseline (Dong et al. 2014)")
-    tsr.add_argument("--residual", action="store_true",
-                     help="not in the paper: add the network's output to the bicubic enlargement")
+    tsr.add_argument("--paper", action="store_true",
+                     help="the paper's network exactly: transposed convs and a scaled tanh output, no "
+                          "global skip (the course adds the output to the bicubic enlargement)")
     tsr.set_defaults(run=_train_sr)
 
     up = commands.add_parser("upscale", formatter_class=_Help,

@@ -15,6 +15,9 @@
 ``COURSE_PROGRESS``
     ``auto`` (tqdm's notebook or terminal bar) or ``text`` (a plain text bar, whose last state
     is what a stored notebook output shows).
+``COURSE_PRESET``
+    Overrides of the mode's sizes and step counts, e.g. ``train_steps=3000,image_size=128``:
+    for instructors who store outputs from a longer run than ``fast`` on a CPU.
 
 An invalid value raises :class:`SettingError`, which names the variable and the valid values.
 """
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -113,6 +116,8 @@ def progress(*args, **kwargs):
     """A tqdm progress bar: tqdm.auto's, or a plain text one when ``COURSE_PROGRESS=text``."""
     if os.environ.get("COURSE_PROGRESS", "auto").strip().lower() == "text":
         from tqdm import tqdm
+
+        kwargs.setdefault("mininterval", 5.0)  # a few lines, not hundreds, in a stored output
     else:
         from tqdm.auto import tqdm
     return tqdm(*args, **kwargs)
@@ -141,12 +146,28 @@ PAPER = PRESETS["full"]  # the paper's schedules: the defaults of the command li
 
 
 def preset(name: str | None = None) -> Preset:
-    """The :class:`Preset` of ``name`` (default: the current :func:`mode`)."""
-    return PRESETS[name or mode()]
+    """The :class:`Preset` of ``name`` (default: the current :func:`mode`), with the overrides
+    of ``COURSE_PRESET`` (``field=value,...``) when ``name`` is not given."""
+    if name is not None:
+        return PRESETS[name]
+    base = PRESETS[mode()]
+    text = os.environ.get("COURSE_PRESET", "").strip()
+    if not text:
+        return base
+    changes = {}
+    for item in text.split(","):
+        key, _, value = item.partition("=")
+        key = key.strip()
+        if key not in Preset.__dataclass_fields__ or not value.strip().isdigit():
+            raise SettingError(f"COURSE_PRESET={text!r}: {item.strip()!r} is not field=whole number with a field "
+                               f"among {', '.join(Preset.__dataclass_fields__)}")
+        changes[key] = int(value)
+    return replace(base, **changes)
 
 
 def describe() -> str:
     """One line naming the device, the mode and the data source, for the top of a notebook."""
     folder = data_dir()
     source = f"COURSE_DATA={folder}" if folder else "downloads / packaged samples"
-    return f"device={device()}  mode={mode()}  data={source}"
+    extra = os.environ.get("COURSE_PRESET", "").strip()
+    return f"device={device()}  mode={mode()}{f' ({extra})' if extra else ''}  data={source}"

@@ -18,6 +18,7 @@ players of a GAN (:mod:`course_lib.translation`).
 from __future__ import annotations
 
 import hashlib
+import inspect
 from dataclasses import asdict, dataclass
 from typing import Iterable, Iterator, Mapping
 
@@ -69,6 +70,31 @@ class Objective(nn.Module):
         return {"objective": type(self).__name__}
 
 
+class FunctionObjective(Objective):
+    """A plain function ``fn(model, batch) → (loss, parts)`` as a training objective, such as a
+    student's own; its source code (and ``settings``) are part of the run's fingerprint."""
+
+    def __init__(self, fn, **settings) -> None:
+        super().__init__()
+        self.fn, self._settings = fn, settings
+
+    def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, Parts]:
+        return self.fn(model, batch)
+
+    def settings(self) -> dict:
+        return {"objective": getattr(self.fn, "__qualname__", type(self.fn).__name__),
+                "source_sha256": source_sha256(self.fn), **self._settings}
+
+
+def source_sha256(fn) -> str:
+    """SHA-256 of a function's source code (of its compiled code where there is no source)."""
+    try:
+        code = inspect.getsource(fn)
+    except (OSError, TypeError):
+        code = repr(getattr(fn, "__code__", fn))
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
 def tensor_sha256(tensor: torch.Tensor) -> str:
     """SHA-256 of a tensor's values (for a style image in a run's fingerprint)."""
     return hashlib.sha256(tensor.detach().float().cpu().contiguous().numpy().tobytes()).hexdigest()
@@ -76,8 +102,8 @@ def tensor_sha256(tensor: torch.Tensor) -> str:
 
 class PerceptualObjective(Objective):
     """Eq. 5 (see the module's docstring). ``loss_net`` may be None when only ℓ_pixel and ℓ_TV
-    have weight; ``style`` (1×3×H×W) is needed when λ_s ≠ 0. ``style_layer_weights``: layer →
-    w_j inside ℓ_style (default 1 each).
+    have weight; ``style`` (1×3×H×W), or its Gram matrices ``style_grams``, are needed when
+    λ_s ≠ 0. ``style_layer_weights``: layer → w_j inside ℓ_style (default 1 each).
 
     ``objective(output, targets, reference)`` gives (total, weighted parts) for an image or a
     batch, with ``targets = objective.targets(y)`` the content activations of y (no gradient);
@@ -90,7 +116,8 @@ class PerceptualObjective(Objective):
                  weights: LossWeights = STYLE_WEIGHTS, content_layers: Iterable[str] = CONTENT_LAYERS,
                  style_layers: Iterable[str] = STYLE_LAYERS,
                  style_layer_weights: Mapping[str, float] | None = None,
-                 input_transform: nn.Module | None = None) -> None:
+                 input_transform: nn.Module | None = None,
+                 style_grams: Mapping[str, torch.Tensor] | None = None) -> None:
         super().__init__()
         self.weights, self.input_transform = weights, input_transform
         self.content_layers = tuple(content_layers) if weights.content else ()
@@ -105,14 +132,16 @@ class PerceptualObjective(Objective):
         self.loss_net = loss_net
         self.style_sha256 = None
         if self.style_layers:
-            if style is None:
-                raise ValueError("a style weight needs a style image; pass style=")
-            device = next(loss_net.buffers()).device
-            self.style_sha256 = tensor_sha256(style)
-            with torch.no_grad():
-                feats = loss_net(style.to(device), self.style_layers)
+            if style_grams is None:
+                if style is None:
+                    raise ValueError("a style weight needs a style image; pass style=")
+                device = next(loss_net.buffers()).device
+                with torch.no_grad():
+                    feats = loss_net(style.to(device), self.style_layers)
+                style_grams = {layer: gram_matrix(feats[layer]) for layer in self.style_layers}
+            self.style_sha256 = tensor_sha256(torch.cat([style_grams[k].flatten() for k in self.style_layers]))
             for layer in self.style_layers:  # buffers: they follow .to(device/dtype)
-                self.register_buffer(f"gram_{layer}", gram_matrix(feats[layer]))
+                self.register_buffer(f"gram_{layer}", style_grams[layer])
 
     @property
     def grams(self) -> dict[str, torch.Tensor]:

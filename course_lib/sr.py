@@ -97,13 +97,14 @@ def _hr_images(folder: Path, scale: int) -> tuple[list[tuple[str, torch.Tensor]]
 
 @torch.no_grad()
 def evaluate(model: nn.Module | None, folder: Path, scale: int, blur: float = 0.0,
-             match: bool = False) -> dict:
+             match: bool = False, degrade_fn=degrade) -> dict:
     """Mean PSNR/SSIM of ``model`` (None: bicubic upscaling) on the HR images in ``folder``;
-    ``match`` histogram-matches each output to its LR input first (see :func:`upscale`)."""
+    ``match`` histogram-matches each output to its LR input first (see :func:`upscale`);
+    ``degrade_fn(hr, scale, blur)`` makes the LR inputs (a student's own :func:`degrade`)."""
     images, cropped = _hr_images(Path(folder), scale)
     scores = []
     for _, hr in images:
-        lr = quantize(degrade(hr, scale, blur))
+        lr = quantize(degrade_fn(hr, scale, blur))
         scores.append(psnr_ssim(upscale(model, lr, scale, match), hr, border=scale))
     return {"psnr": statistics.mean(s[0] for s in scores), "ssim": statistics.mean(s[1] for s in scores),
             "images": len(scores), "cropped_to_multiple_of_scale": cropped}

@@ -66,6 +66,15 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)  # anything else that defines the run (for its fingerprint)
 
 
+def notebook_config(steps: int, batch_size: int) -> TrainConfig:
+    """The training settings of the notebooks' runs: ``steps`` of ``batch_size``, every step
+    logged, about twenty checkpoints, no sample images, data-loading workers in ``full`` mode."""
+    from .config import mode
+
+    return TrainConfig(steps=steps, batch_size=batch_size, log_every=1, checkpoint_every=max(10, steps // 20),
+                       sample_every=10**9, num_workers=0 if mode() == "fast" else 4)
+
+
 class RunMismatch(ValueError):
     """The checkpoint in the output folder was written with other settings."""
 
@@ -271,10 +280,21 @@ def _finite(tree) -> bool:
     return True
 
 
+def step(model: nn.Module, loss_fn, optimizer: torch.optim.Optimizer, batch) -> tuple[torch.Tensor, dict]:
+    """One training step in its plainest form: zero the gradients, compute the loss of the
+    batch, backpropagate, update the weights. (:func:`train`'s own step does the same with
+    mixed precision, and skips an update whose gradients are not finite.)"""
+    optimizer.zero_grad()
+    loss, parts = loss_fn(model, batch)
+    loss.backward()
+    optimizer.step()
+    return loss, parts
+
+
 def train(model: nn.Module, objective: Objective, dataset: torch.utils.data.Dataset, out_dir: str | os.PathLike,
           config: TrainConfig | None = None, device: torch.device | str = "cpu",
           sample_input: torch.Tensor | None = None, resume: bool = True,
-          restart: bool = False) -> list[dict[str, float]]:
+          restart: bool = False, step_fn=None) -> list[dict[str, float]]:
     """Train ``model`` to minimise ``objective`` over random batches of ``dataset``.
 
     ``dataset[(index, seed)]`` must return one (deterministic) example. Checkpoints go to
@@ -283,22 +303,24 @@ def train(model: nn.Module, objective: Objective, dataset: torch.utils.data.Data
     (:func:`fingerprint`), and refused with the list of differences otherwise; ``restart`` moves
     it aside and starts over. A finished run is reused and says so. ``sample_input`` is passed
     through the model every ``config.sample_every`` steps and saved to ``out_dir/samples/``.
-    Ctrl-C or SIGTERM saves a checkpoint and raises :class:`Interrupted`. Returns the loss
-    history (one dict every ``config.log_every`` steps).
+    Ctrl-C or SIGTERM saves a checkpoint and raises :class:`Interrupted`. ``step_fn``: a
+    function like :func:`step` (a student's own) that then makes each update, in full precision;
+    for objectives with one optimiser. Returns the loss history (one dict every
+    ``config.log_every`` steps).
     """
     config = config or TrainConfig()
     device = torch.device(device)
     out_dir = Path(out_dir)
     with run_lock(out_dir):
-        return _train(model, objective, dataset, out_dir, config, device, sample_input, resume, restart)
+        return _train(model, objective, dataset, out_dir, config, device, sample_input, resume, restart, step_fn)
 
 
 def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device: torch.device,
-           sample_input, resume: bool, restart: bool) -> list[dict[str, float]]:
+           sample_input, resume: bool, restart: bool, step_fn) -> list[dict[str, float]]:
     checkpoint_path = out_dir / CHECKPOINT
     remove_stale_temps(checkpoint_path)
     identity = fingerprint(model, objective, dataset, config)
-    dtype = _precision(config.amp, device)
+    dtype = None if step_fn is not None else _precision(config.amp, device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model.to(device, memory_format=memory_format).train()
     objective.to(device, memory_format=memory_format)
@@ -307,6 +329,8 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
     optimizers = {name: torch.optim.Adam(params, lr=config.lr, betas=config.betas, fused=True)
                   for name, params in groups.items()}
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    if step_fn is not None and list(optimizers) != ["model"]:
+        raise ValueError("step_fn works with objectives that have one optimiser")
     step, history, elapsed = 0, [], 0.0
 
     if checkpoint_path.exists() and restart:
@@ -371,7 +395,11 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
                                      f"(more than {config.max_bad_images:.0%}); see {out_dir / SKIPPED}")
                 losses, parts = {}, {}
                 bad = torch.zeros((), dtype=torch.bool, device=device)
-                stream = objective.losses(forward, batch)
+                stream = objective.losses(forward, batch) if step_fn is None else iter(())
+                if step_fn is not None:
+                    loss, parts = step_fn(forward, objective.loss, optimizers["model"], batch)
+                    losses["model"] = loss.detach()
+                    bad = ~torch.isfinite(losses["model"])
                 while True:
                     with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
                         item = next(stream, None)

@@ -21,10 +21,11 @@
 # per pixel. This notebook shows why that is not enough.
 #
 # **Learning goals**
-# - state the per-pixel loss ℓ_pixel and implement it;
+# - state the per-pixel loss ℓ_pixel and PSNR, and implement both;
 # - see that a one-pixel shift, invisible to a person, is a large per-pixel error, while the
 #   distance between VGG features is much less affected;
-# - see that a network trained with a per-pixel loss produces blurry output, and why.
+# - see that a network trained with a per-pixel loss produces blurry output, and why its PSNR
+#   is good all the same.
 
 # %% [markdown]
 # ## Set-up
@@ -45,12 +46,12 @@ if "google.colab" in sys.modules:
 import course_lib
 import matplotlib.pyplot as plt
 import torch
-import torch.nn.functional as F
 
 from course_lib import config, data, losses
 from course_lib.exercises import check
 from course_lib.images import load_image, resize, show_images
 from course_lib.metrics import sharpness
+from course_lib.plots import loss_curves
 from course_lib.sr import degrade
 from course_lib.vgg import VGGFeatures
 
@@ -63,7 +64,8 @@ device, preset = course_lib.setup()
 #
 # $$\ell_{pixel}(\hat y, y) = \frac{1}{CHW}\,\lVert \hat y - y \rVert_2^2 .$$
 #
-# **Exercise 1.** Implement it for batches of shape B×C×H×W (average over the batch as well).
+# **Exercise 1.** Implement it for batches of shape B×C×H×W: the mean over every element (over
+# the batch too). The network trained at the end of this notebook learns with your function.
 
 # %%
 def pixel_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -73,16 +75,33 @@ def pixel_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 # %% [markdown]
-# The check compares your function with the library's on fixed inputs. If it is not done yet,
-# the rest of the notebook uses the library's version.
+# The check compares your function with the library's on fixed inputs, and names the usual
+# mistakes. If it is not done yet, the rest of the notebook uses the library's version.
 
 # %%
-g = torch.Generator().manual_seed(0)
-pixel_loss = check("pixel_loss", pixel_loss, losses.pixel_loss,
-                   torch.rand(2, 3, 8, 8, generator=g), torch.rand(2, 3, 8, 8, generator=g))
+pixel_loss = check("pixel_loss", pixel_loss)
 ### BEGIN HIDDEN TESTS
 assert abs(pixel_loss(torch.ones(1, 3, 2, 2), torch.zeros(1, 3, 2, 2)).item() - 1.0) < 1e-6
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ## PSNR: the per-pixel loss on a decibel scale
+# Image quality is usually reported as the peak signal-to-noise ratio: for images with values
+# in [0, 255], $\mathrm{PSNR}(a, b) = 10\log_{10}\big(255^2 / \mathrm{MSE}(a, b)\big)$ dB.
+# It is a decreasing function of the mean squared error, that is, of ℓ_pixel.
+#
+# **Exercise 2.** Implement it for two tensors of the same shape with values in 0–255. It scores
+# the networks at the end of this notebook.
+
+# %%
+def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    ### BEGIN SOLUTION hint: torch.log10 of 255 squared over the mean squared error
+    return 10 * torch.log10(255.0 ** 2 / ((a - b) ** 2).mean())
+    ### END SOLUTION
+
+
+# %%
+psnr = check("psnr", psnr)
 
 # %% [markdown]
 # ## A one-pixel shift
@@ -95,7 +114,7 @@ photo = photo[..., 1:-1, 1:-1]                     # leave room for the shift
 variants = {
     "shifted 1 px": torch.roll(photo, shifts=1, dims=-1)[..., 1:],
     "10% darker": 0.9 * photo[..., 1:],
-    "blurred": F.avg_pool2d(photo, 5, stride=1, padding=2, count_include_pad=False)[..., 1:],
+    "blurred": torch.nn.functional.avg_pool2d(photo, 5, stride=1, padding=2, count_include_pad=False)[..., 1:],
 }
 reference = photo[..., 1:]
 show_images([reference.cpu()] + [v.cpu() for v in variants.values()],
@@ -103,9 +122,9 @@ show_images([reference.cpu()] + [v.cpu() for v in variants.values()],
 plt.show()
 
 # %% [markdown]
-# Now measure each change with the per-pixel loss and with the feature reconstruction loss of
-# the next notebook: the distance between VGG-16 activations at relu2_2 (paper eq. 2). The loss
-# network's weights are printed when it loads; with random weights (no ImageNet weights
+# Now measure each change with your per-pixel loss and with the feature reconstruction loss
+# of the next notebook: the distance between VGG-16 activations at relu2_2 (paper eq. 2). The
+# loss network's weights are printed when it loads; with random weights (no ImageNet weights
 # available) the feature numbers show the mechanics, not perception.
 
 # %%
@@ -132,18 +151,32 @@ plt.show()
 
 # %% [markdown]
 # Per pixel, the invisible shift can cost as much as a visible change: every edge in the photo
-# now disagrees with its neighbour. A feature map has coarser, overlapping receptive fields and
-# changes less. That is the paper's motivation for *perceptual* losses.
+# now disagrees with its neighbour.
+
+# %% [markdown]
+# ### Question 1: why is the shift expensive per pixel and cheaper in feature space?
+# Explain from what each loss compares. What would make the feature loss even less sensitive
+# to a shift?
 #
+# <!-- BEGIN ANSWER -->
+# ℓ_pixel compares every pixel with the pixel at the same place in the target; after a shift,
+# every pixel on an edge is compared with its neighbour across the edge, so the error is large
+# wherever the image has detail, although nothing was lost. A feature at relu2_2 summarises a
+# neighbourhood (its receptive field is 16 pixels wide, after a max-pooling), and neighbouring
+# features overlap, so a one-pixel move changes each of them only a little. Deeper layers, with
+# larger receptive fields and more pooling, are less sensitive still; a Gram matrix, which sums
+# over positions, does not change at all (up to the border).
+# <!-- END ANSWER -->
+
+# %% [markdown]
 # ## A network trained with the per-pixel loss
 # Now train a tiny network to enlarge images 4× (the super-resolution task of notebook 5) with
-# ℓ_pixel. Its training data are random 64×64 crops of the training photos; its input is the
-# crop shrunk to 16×16.
+# your ℓ_pixel. Its training data are random 64×64 crops of the training photos; its input is
+# the crop shrunk to 16×16 (bicubic, `course_lib.sr.degrade` without blur).
 
 # %%
-crops = data.CropDataset(data.images("train"), crop=64, resize=256)
+crops = data.CropDataset(data.images("train"), crop=64, resize=256, cache=True)
 loader = torch.utils.data.DataLoader(crops, batch_size=8, shuffle=True)
-
 upsampler = torch.nn.Sequential(
     torch.nn.Conv2d(3, 64, 5, padding=2), torch.nn.ReLU(),
     torch.nn.Conv2d(64, 64, 3, padding=1), torch.nn.ReLU(),
@@ -152,14 +185,14 @@ upsampler = torch.nn.Sequential(
 print(upsampler)
 
 # %% [markdown]
-# A short training loop: Adam, per-pixel loss, a progress bar. `fast` mode trains for a minute
-# on a CPU, `full` mode longer.
+# A short training loop: Adam, your per-pixel loss, a progress bar. `fast` mode trains for a
+# minute on a CPU, `full` mode longer.
 
 # %%
 steps = 150 if config.mode() == "fast" else 3000
 optimizer = torch.optim.Adam(upsampler.parameters(), lr=1e-3)
 history, batches = [], iter(())
-for _ in config.progress(range(steps), desc="training with ℓ_pixel"):
+for step in config.progress(range(1, steps + 1), desc="training with ℓ_pixel"):
     hr = next(batches, None)
     if hr is None:
         batches = iter(loader)
@@ -169,16 +202,16 @@ for _ in config.progress(range(steps), desc="training with ℓ_pixel"):
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
-    history.append(loss.item())
-plt.figure(figsize=(5, 3))
-plt.semilogy(history)
-plt.xlabel("step"); plt.ylabel("per-pixel loss"); plt.title("training a ×4 upsampler with ℓ_pixel")
+    history.append({"step": step, "ℓ_pixel": loss.item()})
+loss_curves({"upsampler": history}, ["ℓ_pixel"], title="training a ×4 upsampler with ℓ_pixel",
+            ylabel="per-pixel loss")
 plt.show()
 
 # %% [markdown]
-# Compare on a crop of a content photo, which is not among the training photos: the 16×16 input, bicubic enlargement,
-# the network's output and the original. A sharpness number makes the blur measurable: the mean
-# size of the difference between neighbouring pixels (larger = more edges).
+# Compare on a crop of a content photo (not among the training photos): the 16×16 input,
+# bicubic enlargement, the network's output and the original, each with its PSNR against the
+# original (your function, on RGB values 0–255) and a sharpness number (the mean size of the
+# difference between neighbouring pixels: larger means more edges).
 
 # %%
 hr = load_image(data.images("content")[0], size=256)[..., 64:128, 64:128].to(device)
@@ -188,13 +221,28 @@ with torch.no_grad():
                "bicubic": resize(lr, (64, 64), "bicubic"),
                "CNN, ℓ_pixel": upsampler(lr).clamp(0, 1),
                "original": hr}
-
-show_images([o.cpu() for o in outputs.values()],
-            [f"{name}\nsharpness {sharpness(o):.3f}" for name, o in outputs.items()], size=3)
+titles = [f"{name}\nPSNR {psnr(255 * o, 255 * hr).item():.1f} dB, sharpness {sharpness(o):.3f}"
+          for name, o in outputs.items()]
+show_images([o.cpu() for o in outputs.values()], titles, size=3)
 plt.show()
 
 # %% [markdown]
 # The network's output is smoother than the original. Many sharp images shrink to the same
-# small one; the per-pixel loss is lowest for their *average*, which is blurry. Notebook 2 builds
-# the loss that fixes this: compare images by the features of a network trained to recognise
-# them, not by their pixels.
+# small one; the per-pixel loss is lowest for their *average*, which is blurry.
+
+# %% [markdown]
+# ### Question 2: the PSNR went up, and the picture looks blurry. How can both be true?
+#
+# <!-- BEGIN ANSWER -->
+# PSNR is 10·log10(255²/MSE): a decreasing function of the mean squared error, which is exactly
+# what ℓ_pixel minimises. A network trained with ℓ_pixel is therefore trained to maximise PSNR.
+# When the low-resolution input is consistent with many sharp images, the prediction with the
+# lowest expected squared error is their mean, and the mean of differently placed edges is a
+# soft ramp: the best PSNR is reached by a blurry image. A sharp guess with an edge one pixel off
+# is penalised twice (the missing edge and the extra one). PSNR rewards being close on average,
+# not looking like a photo; notebook 5 shows the same contrast with the paper's feature loss.
+# <!-- END ANSWER -->
+
+# %% [markdown]
+# Notebook 2 builds the loss that fixes this: compare images by the features of a network
+# trained to recognise them, not by their pixels.

@@ -20,14 +20,16 @@
 # those activations describe its style.
 #
 # **Learning goals**
-# - know the layers of VGG-16 and the shapes of their activations;
-# - implement the Gram matrix (eq. 3), the feature reconstruction loss (eq. 2), the style
+# - know the layers of VGG-16, the input normalisation it expects, and the shapes of its
+#   activations;
+# - implement the feature reconstruction loss (eq. 2), the Gram matrix (eq. 3), the style
 #   reconstruction loss and the total variation regulariser;
-# - see what each layer keeps by reconstructing an image from its features (paper Fig. 3) and
-#   from its Gram matrices (Fig. 4).
+# - with your losses, see what each layer keeps by reconstructing an image from its features
+#   (paper Fig. 3) and from its Gram matrices (Fig. 4).
 
 # %% [markdown]
 # ## Set-up
+# The first cell is the same in every notebook: on Colab it fetches the course.
 
 # %%
 # Set-up. Locally, `make lab` has installed the course; on Colab this cell fetches it first.
@@ -48,7 +50,6 @@ import torch
 from course_lib import config, data, losses
 from course_lib.exercises import check
 from course_lib.gatys import stylize
-from course_lib.objectives import LossWeights
 from course_lib.images import load_image, show_images
 from course_lib.vgg import STYLE_LAYERS, VGGFeatures, layer_names
 
@@ -56,30 +57,58 @@ device, preset = course_lib.setup()
 
 # %% [markdown]
 # ## VGG-16, layer by layer
-# `VGGFeatures` wraps torchvision's VGG-16, normalises [0, 1] images with the ImageNet mean and
-# standard deviation, and returns the activations of the layers we ask for. Loading it prints
-# which weights it has: with random weights, the pictures below show the method, not the
-# paper's results.
+# `VGGFeatures` wraps torchvision's VGG-16 and returns the activations of the layers we ask
+# for. Loading it prints which weights it has: with random weights, the pictures below show
+# the method, not the paper's results.
 
 # %%
 relus = [name for name in layer_names("vgg16") if name.startswith("relu")]
 vgg = VGGFeatures(relus, weights=config.vgg_weights()).to(device)
+print(vgg.features[:5])
 
 # %% [markdown]
-# Each block halves the resolution and (up to 512) doubles the channels. For a 256×256 input:
+# VGG was trained on images normalised channel by channel with ImageNet's mean
+# (0.485, 0.456, 0.406) and standard deviation (0.229, 0.224, 0.225), for pixel values in
+# [0, 1]. Fed anything else, its features are not the ones it learned.
+#
+# **Exercise 1.** Normalise a B×3×H×W batch in [0, 1]: (x − mean) / std per channel. Return a
+# new tensor; do not change the input.
+
+# %%
+def imagenet_normalize(images: torch.Tensor) -> torch.Tensor:
+    ### BEGIN SOLUTION hint: make the mean and std tensors of shape 1×3×1×1 so they broadcast
+    mean = torch.tensor([0.485, 0.456, 0.406], device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225], device=images.device).view(1, 3, 1, 1)
+    return (images - mean) / std
+    ### END SOLUTION
+
+
+# %%
+imagenet_normalize = check("imagenet_normalize", imagenet_normalize)
+
+# %% [markdown]
+# With your normalisation, run a 256×256 image through VGG's layers one by one
+# (`vgg.features` is torchvision's `nn.Sequential`). Each block halves the resolution and (up
+# to 512) doubles the channels. The last line checks that this agrees with `VGGFeatures`.
 
 # %%
 # NBVAL_CHECK_OUTPUT
+image = torch.rand(1, 3, 256, 256, generator=torch.Generator().manual_seed(0)).to(device)
+x = imagenet_normalize(image)
 with torch.no_grad():
-    shapes = {name: tuple(a.shape) for name, a in vgg(torch.zeros(1, 3, 256, 256, device=device)).items()}
-for name, shape in shapes.items():
-    print(f"{name:8} {str(shape):22} {shape[1] * shape[2] * shape[3]:>9,} values")
+    for name, layer in zip(layer_names("vgg16"), vgg.features):
+        x = layer(x)
+        if name.startswith("relu"):
+            shape = tuple(x.shape)
+            print(f"{name:8} {str(shape):22} {shape[1] * shape[2] * shape[3]:>9,} values")
+    print("same as VGGFeatures:", torch.allclose(x, vgg(image, ("relu5_3",))["relu5_3"], atol=1e-4))
 
 # %% [markdown]
 # ## Feature reconstruction loss (eq. 2)
 # $$\ell_{feat}^{\phi,j}(\hat y, y) = \frac{1}{C_j H_j W_j}\lVert\phi_j(\hat y) - \phi_j(y)\rVert_2^2$$
 #
-# **Exercise 2.** Implement it for B×C×H×W activations (average over the batch too).
+# **Exercise 2.** Implement it for B×C×H×W activations (average over the batch too). Your
+# function makes the reconstructions of Fig. 3 below.
 
 # %%
 def feature_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -89,9 +118,7 @@ def feature_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 # %%
-g = torch.Generator().manual_seed(0)
-feature_loss = check("feature_loss", feature_loss, losses.feature_loss,
-                     torch.rand(2, 8, 5, 5, generator=g), torch.rand(2, 8, 5, 5, generator=g))
+feature_loss = check("feature_loss", feature_loss)
 
 # %% [markdown]
 # ## The Gram matrix (eq. 3)
@@ -112,11 +139,27 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
 
 
 # %%
-gram_matrix = check("gram_matrix", gram_matrix, losses.gram_matrix, torch.rand(2, 4, 3, 5, generator=g))
+gram_matrix = check("gram_matrix", gram_matrix)
 ### BEGIN HIDDEN TESTS
 known = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]])
 assert torch.allclose(gram_matrix(known), torch.tensor([[[1.25, 2.75], [2.75, 6.25]]]))
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Question 1: why does the Gram matrix not depend on the size of the image?
+# A 256² and a 512² crop of the same painting give nearly the same Gram matrices, although the
+# second has four times as many activations. Why? And why does that make a Gram matrix a
+# description of style?
+#
+# <!-- BEGIN ANSWER -->
+# G_j = ψψᵀ / (C_j·H_j·W_j): each entry is a sum over the H_j·W_j positions divided by their
+# number, an *average* over positions of the product of two channels. Four times the area gives
+# four times the terms and four times the divisor; for a texture that is statistically the same
+# everywhere, the average is the same. The positions have been summed away, so the matrix says
+# which features occur together, and how strongly, but not where: the brush strokes, colours
+# and textures of a painting, not its layout. (The 1/C_j makes layers with different numbers of
+# channels comparable.)
+# <!-- END ANSWER -->
 
 # %% [markdown]
 # ## Style reconstruction loss
@@ -124,7 +167,8 @@ assert torch.allclose(gram_matrix(known), torch.tensor([[[1.25, 2.75], [2.75, 6.
 # layers j (squared Frobenius norm: the sum of squared entries), averaged over the batch.
 #
 # **Exercise 4.** `features` maps layer names to activations of ŷ, `target_grams` maps the
-# same names to Gram matrices of the style image (1×C×C, to be broadcast over the batch).
+# same names to Gram matrices of the style image (1×C×C, to be broadcast over the batch). Use
+# your `gram_matrix`. Your function makes the textures of Fig. 4 below.
 
 # %%
 def style_loss(features: dict, target_grams: dict) -> torch.Tensor:
@@ -138,9 +182,7 @@ def style_loss(features: dict, target_grams: dict) -> torch.Tensor:
 
 
 # %%
-feats = {"a": torch.rand(2, 4, 6, 6, generator=g), "b": torch.rand(2, 8, 3, 3, generator=g)}
-targets = {"a": torch.rand(1, 4, 4, generator=g), "b": torch.rand(1, 8, 8, generator=g)}
-style_loss = check("style_loss", style_loss, losses.style_loss, feats, targets)
+style_loss = check("style_loss", style_loss)
 
 # %% [markdown]
 # ## Total variation regulariser
@@ -159,47 +201,92 @@ def tv_loss(images: torch.Tensor) -> torch.Tensor:
 
 
 # %%
-tv_loss = check("tv_loss", tv_loss, losses.tv_loss, torch.rand(2, 3, 7, 9, generator=g))
+tv_loss = check("tv_loss", tv_loss)
 
 # %% [markdown]
 # ## What a layer keeps: feature reconstruction (paper Fig. 3)
-# Start from noise and optimise an image ŷ until φ_j(ŷ) matches φ_j(y) of a photo, for
-# j = relu1_2 … relu4_3. `stylize` with a zero style weight does exactly that (L-BFGS, as in
-# the paper). Early layers keep the exact pixels; deeper ones keep the content and the overall
-# structure but not colour, texture and exact shape. In `fast` mode the deep layers get too few
-# steps to converge (they look like noise); `full` mode runs the paper's 500. With random
-# weights (see the banner above) even 500 steps leave relu3_3 and relu4_3 noisy around a faint
-# outline. With the ImageNet weights the paper's Fig. 3 shows recognisable images from every layer.
+# Start from noise and optimise an image ŷ until φ_j(ŷ) matches φ_j(y) of a photo, with your
+# `feature_loss` (and a little of your `tv_loss`), for the paper's layers relu2_2, relu3_3,
+# relu4_3, relu5_1 and relu5_3. `stylize` runs the optimisation (L-BFGS, as in the paper) on
+# any objective we give it. The helper below builds one from a layer and a loss of that layer's
+# activations; Fig. 4 uses it too.
 
 # %%
+def reconstruct(image: torch.Tensor, layer: str, loss_of_features) -> torch.Tensor:
+    """Optimise noise until ``loss_of_features(activations at layer) + 1e-6·TV`` is minimal."""
+    def objective(candidate):
+        total = loss_of_features(vgg(candidate, (layer,))[layer]) + 1e-6 * tv_loss(candidate)
+        return total, {}
+    return stylize(image, image, loss_net=vgg, objective=objective, steps=preset.gatys_steps,
+                   init="noise", progress=False)[0]
+
+
 photo = load_image(data.images("content")[0], size=preset.image_size).to(device)
-reconstructions = {}
-for layer in STYLE_LAYERS:
-    reconstructions[layer], _ = stylize(photo, photo, loss_net=vgg, content_layers=(layer,),
-                                        weights=LossWeights(content=1.0, style=0.0, tv=1e-6),
-                                        steps=preset.gatys_steps, init="noise")
+fig3_layers = ("relu2_2", "relu3_3", "relu4_3", "relu5_1", "relu5_3")
+with torch.no_grad():
+    targets = vgg(photo, fig3_layers)
+reconstructions = {layer: reconstruct(photo, layer, lambda f, t=targets[layer]: feature_loss(f, t))
+                   for layer in config.progress(fig3_layers, desc="Fig. 3")}
 show_images([photo.cpu()] + [r.cpu() for r in reconstructions.values()],
             ["photo y"] + [f"from {layer}" for layer in reconstructions], size=2.5)
 plt.show()
 
 # %% [markdown]
+# With ImageNet weights (the paper's Fig. 3) the early layers give back the photo almost
+# exactly; from the deep layers the content and the overall structure survive, but colour,
+# texture and exact shape are lost: the network keeps what matters for recognising the image.
+# That is why a feature loss at a mid-level layer lets a network change the texture and colour
+# of an image (style transfer) or invent plausible detail (super-resolution) without being
+# punished. In `fast` mode the deep layers get too few steps to converge and look like noise;
+# `full` mode runs the paper's 500.
+
+# %% [markdown]
 # ## What Gram matrices keep: style reconstruction (paper Fig. 4)
-# Now match only the Gram matrices of a painting, using the style layers up to relu1_2,
-# relu2_2, relu3_3 and relu4_3. The spatial layout is gone; colours, then strokes, then larger
-# patterns appear as deeper layers join.
+# Now match only the Gram matrices of a painting, with your `gram_matrix` and `style_loss`, one
+# style layer at a time as in the paper: ℓ_style^{φ,j} for j = relu1_2, relu2_2, relu3_3 and
+# relu4_3. The spatial layout is gone; deeper layers keep larger-scale structure.
 
 # %%
 painting = load_image(data.images("styles")[0], size=preset.image_size).to(device)
-textures = {}
-for depth in range(1, len(STYLE_LAYERS) + 1):
-    layers = STYLE_LAYERS[:depth]
-    textures[layers[-1]], _ = stylize(painting, painting, loss_net=vgg, style_layers=layers,
-                                      weights=LossWeights(content=0.0, style=1.0, tv=1e-6),
-                                      steps=preset.gatys_steps, init="noise")
+with torch.no_grad():
+    style_targets = {layer: gram_matrix(a) for layer, a in vgg(painting, STYLE_LAYERS).items()}
+textures = {layer: reconstruct(painting, layer,
+                               lambda f, j=layer: style_loss({j: f}, {j: style_targets[j]}))
+            for layer in config.progress(STYLE_LAYERS, desc="Fig. 4")}
 show_images([painting.cpu()] + [t.cpu() for t in textures.values()],
-            ["style y_s"] + [f"Grams up to {layer}" for layer in textures], size=2.5)
+            ["style y_s"] + [f"ℓ_style at {layer}" for layer in textures], size=2.5)
 plt.show()
 
 # %% [markdown]
-# These two losses are all notebook 3 needs: optimise an image to have the *features* of a
-# photo and the *Gram matrices* of a painting.
+# ### Question 2: what can a loss network with random weights capture, and what not?
+# The stored outputs of this course were made without the ImageNet weights: VGG-16 had seeded
+# random weights. Looking at the two figures above, what survives, and what would change with
+# the trained weights?
+#
+# <!-- BEGIN ANSWER -->
+# A random convolutional network is still a bank of local filters followed by ReLUs and
+# pooling: its early layers respond to colour and local intensity patterns, so relu1_2/relu2_2
+# reconstructions recover the photo, and Gram matrices of random features still capture colour
+# statistics and fine texture (random-feature texture synthesis works surprisingly well for
+# small patterns). What it lacks is the *learned* hierarchy: deep trained features respond to
+# object parts and shapes and are invariant to the irrelevant (colour shifts, small
+# deformations). So with random weights the deep reconstructions (relu4_3, relu5_x) are noise
+# or a faint outline instead of the recognisable structure of the paper's Fig. 3, and the deep
+# style layers add no large-scale strokes. Losses built on it are not perceptual: they do not
+# agree with what people see as similar.
+# <!-- END ANSWER -->
+
+# %% [markdown]
+# ### Question 3: why does the paper use relu2_2, not relu4_3, for the content of style transfer?
+#
+# <!-- BEGIN ANSWER -->
+# Fig. 3 answers it: relu2_2 still holds the photo's edges and layout precisely, so a network
+# trained to match it keeps the content recognisable, while the style loss is free to change
+# colours and textures. At relu4_3 so much is lost that the content term would let the
+# structure drift and the style take over (the authors' Lua code uses relu3_3, a middle
+# ground). Notebook 4 compares relu2_2 with relu3_3.
+# <!-- END ANSWER -->
+
+# %% [markdown]
+# These losses are all notebook 3 needs: optimise an image to have the *features* of a photo
+# and the *Gram matrices* of a painting.

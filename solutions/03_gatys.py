@@ -11,24 +11,30 @@
 # ---
 
 # %% [markdown]
-# # 3. Style transfer by optimisation (Gatys et al.)
+# # 3. Style transfer by optimisation: the paper's baseline
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/perceptual-losses-course/course/blob/main/notebooks/03_gatys.ipynb)
 #
-# Gatys, Ecker & Bethge optimise the pixels of an image ŷ to minimise
+# Gatys, Ecker & Bethge (2016) stylise a photo by optimising the pixels of an image ŷ so that
+# it has the content of the photo y_c and the style of a painting y_s. Johnson et al. use this
+# as their baseline (paper §4.1), with their own losses: they minimise
 #
 # $$\lambda_c\,\ell_{feat}^{\phi,relu2\_2}(\hat y, y_c) + \lambda_s\,\ell_{style}^{\phi}(\hat y, y_s) + \lambda_{TV}\,\ell_{TV}(\hat y)$$
 #
-# (paper eq. 5 with the losses of notebook 2). It is the paper's baseline: beautiful, and slow,
-# because every step is a forward and backward pass through VGG.
+# (paper eq. 5) with VGG-16, content at relu2_2, style at relu1_2, relu2_2, relu3_3 and relu4_3,
+# and a TV term, by L-BFGS from white noise. Gatys et al. themselves used VGG-19, content at
+# conv4_2, style at conv1_1 … conv5_1, and no TV term. The result is beautiful and slow: every
+# step is a forward and a backward pass through VGG.
 #
 # **Learning goals**
-# - run the optimisation with L-BFGS and with Adam and compare them;
-# - see the effect of the content and style layers, of the start image and of the weights;
-# - measure the seconds per iteration that notebook 4's feed-forward network will beat.
+# - write eq. 5 and the L-BFGS closure yourself, and run the optimisation with them;
+# - compare L-BFGS and Adam, the paper's projected L-BFGS, start images and content layers;
+# - see the style/content trade-off, and measure the seconds per iteration that notebook 4's
+#   feed-forward network will beat.
 
 # %% [markdown]
 # ## Set-up
+# The first cell is the same in every notebook: on Colab it fetches the course.
 
 # %%
 # Set-up. Locally, `make lab` has installed the course; on Colab this cell fetches it first.
@@ -48,10 +54,12 @@ import course_lib
 import matplotlib.pyplot as plt
 import torch
 
-from course_lib import config, data
+from course_lib import config, data, exercises, losses
+from course_lib.exercises import check
 from course_lib.gatys import stylize
 from course_lib.images import load_image, show_images
-from course_lib.objectives import STYLE_WEIGHTS
+from course_lib.objectives import STYLE_WEIGHTS, LossWeights, PerceptualObjective
+from course_lib.plots import loss_curves
 from course_lib.vgg import VGGFeatures
 from course_lib.widgets import StylePanel
 
@@ -68,18 +76,80 @@ show_images([content.cpu(), style.cpu()], ["content y_c", "style y_s"], size=3)
 plt.show()
 
 # %% [markdown]
-# ## L-BFGS against Adam
-# The paper's baseline uses L-BFGS, a quasi-Newton method that builds a curvature estimate
-# from past gradients. Adam is the first-order optimiser we will train networks with. Same
-# weights, same number of steps, both starting from the content image.
+# ## Eq. 5, written by you
+# The targets do not change during the optimisation, so they are computed once: the content
+# activations φ_relu2_2(y_c) and the style Gram matrices G_j(y_s). `PerceptualObjective`
+# computes them (with the losses of notebook 2); the weights λ are the course's defaults.
 
 # %%
-weights = STYLE_WEIGHTS  # λ_c, λ_s, λ_TV: the course's defaults, also the panel's below
+weights = STYLE_WEIGHTS  # λ_c, λ_s, λ_TV; the panel at the end starts from them too
+reference = PerceptualObjective(vgg, style, weights)
+content_targets, style_grams = reference.targets(content), reference.grams
 print(weights)
-results = {}
-for optimizer in ("lbfgs", "adam"):
-    results[optimizer] = stylize(content, style, loss_net=vgg, optimizer=optimizer,
-                                 steps=preset.gatys_steps, weights=weights)
+print({layer: tuple(g.shape) for layer, g in style_grams.items()})
+
+# %% [markdown]
+# **Exercise 1.** Write eq. 5: given the image ŷ, return the total
+# λ_c·ℓ_feat(φ_relu2_2(ŷ), target) + λ_s·ℓ_style + λ_TV·ℓ_TV(ŷ) and the three weighted terms
+# in a dict with the keys `content`, `style` and `tv`. `loss_net(image)` returns the
+# activations of every style layer (relu2_2 among them); `content_targets` maps relu2_2 to its
+# target. Use `losses.feature_loss`, `losses.style_loss` and `losses.tv_loss` (the functions of
+# notebook 2). The optimisations below run on your objective.
+
+# %%
+def gatys_objective(image, loss_net, content_targets, style_grams, weights):
+    ### BEGIN SOLUTION hint: one pass of loss_net; a content term per entry of content_targets
+    features = loss_net(image)
+    parts = {"content": weights.content * sum(losses.feature_loss(features[layer], target)
+                                              for layer, target in content_targets.items()),
+             "style": weights.style * losses.style_loss(features, style_grams),
+             "tv": weights.tv * losses.tv_loss(image)}
+    return sum(parts.values()), parts
+    ### END SOLUTION
+
+
+# %%
+gatys_objective = check("gatys_objective", gatys_objective, exercise=exercises.gatys_objective_exercise(vgg))
+
+# %% [markdown]
+# ## The L-BFGS closure
+# L-BFGS is a quasi-Newton method: it estimates the curvature from the last gradients and may
+# evaluate the objective several times per step, so `optimizer.step` takes a *closure*, a
+# function it can call to recompute the loss and the gradient.
+#
+# **Exercise 2.** Write the factory of that closure: the closure zeroes the image's gradient,
+# computes the loss with `loss_fn(image)` (which returns (total, parts)), backpropagates, and
+# returns the total.
+
+# %%
+def make_closure(optimizer, image, loss_fn):
+    ### BEGIN SOLUTION hint: def closure(): ... return the total; then return closure
+    def closure():
+        optimizer.zero_grad()
+        total, _ = loss_fn(image)
+        total.backward()
+        return total
+    return closure
+    ### END SOLUTION
+
+
+# %%
+make_closure = check("lbfgs_closure", make_closure, exercise=exercises.closure_exercise())
+
+# %% [markdown]
+# ## L-BFGS against Adam
+# The paper's baseline uses L-BFGS. Adam is the first-order optimiser we will train networks
+# with. Same objective (yours), same number of steps, both starting from the content image.
+# `stylize` runs the loop with your closure.
+
+# %%
+def my_eq5(image):
+    return gatys_objective(image, vgg, content_targets, style_grams, weights)
+
+
+results = {optimizer: stylize(content, style, loss_net=vgg, optimizer=optimizer, steps=preset.gatys_steps,
+                              objective=my_eq5, closure=make_closure)
+           for optimizer in ("lbfgs", "adam")}
 
 # %% [markdown]
 # The total loss against steps and against seconds (an L-BFGS step costs more than an Adam
@@ -87,34 +157,88 @@ for optimizer in ("lbfgs", "adam"):
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-for name, (_, history) in results.items():
-    axes[0].semilogy([h["step"] for h in history], [h["total"] for h in history], label=name)
-    axes[1].semilogy([h["seconds"] for h in history], [h["total"] for h in history], label=name)
-axes[0].set(xlabel="step", ylabel="total loss")
-axes[1].set(xlabel="seconds", ylabel="total loss")
-axes[0].set_title("per step"); axes[1].set_title("per second of optimisation")
-axes[0].legend()
+histories = {name: history for name, (_, history) in results.items()}
+loss_curves(histories, title="Gatys et al.: eq. 5 per step", ylabel="total loss", ax=axes[0])
+loss_curves(histories, x="seconds", title="… per second of optimisation", ylabel="total loss", ax=axes[1])
 fig.tight_layout()
 plt.show()
 show_images([image.cpu() for image, _ in results.values()], list(results), size=3)
 plt.show()
 
 # %% [markdown]
+# ### Question 1: L-BFGS or Adam?
+# Which reaches the lower loss in the same number of steps, and in the same time? Why does an
+# L-BFGS step cost more, and why can it still win?
+#
+# <!-- BEGIN ANSWER -->
+# L-BFGS usually reaches a much lower loss per step: it rescales the gradient by an estimate of
+# the inverse curvature built from the last steps, so it takes well-sized steps along
+# directions in which the loss is flat, where a first-order method crawls. A step costs more
+# (bookkeeping over the stored history, and the objective may be evaluated more than once), but
+# the objective — a VGG forward and backward pass — dominates both, so per second L-BFGS wins
+# too on this deterministic problem of one image. Adam shines on noisy, stochastic objectives
+# (mini-batches), which is why networks are trained with it.
+# <!-- END ANSWER -->
+
+# %% [markdown]
+# ## The paper's baseline: projected L-BFGS from noise
+# The paper's baseline starts from white noise and keeps the image in range by clipping it to
+# [0, 1] after every iteration (`project=True`). The course's default clips only at the end:
+# clipping in between changes the image behind L-BFGS's back and spoils its curvature
+# estimate. Both, from noise:
+
+# %%
+baseline = {f"projected: {p}": stylize(content, style, loss_net=vgg, steps=preset.gatys_steps, init="noise",
+                                       project=p, objective=my_eq5, closure=make_closure)
+            for p in (True, False)}
+loss_curves({name: history for name, (_, history) in baseline.items()},
+            title="L-BFGS from noise, clipped every step or at the end", ylabel="total loss")
+plt.show()
+show_images([image.cpu() for image, _ in baseline.values()], list(baseline), size=3)
+plt.show()
+
+# %% [markdown]
 # ## Where to start, which layers
-# From white noise (as in the paper's baseline) the optimisation needs more steps to reach
-# the content; with content at relu3_3 (as in the authors' code) more of the photo's texture is
+# From white noise the optimisation needs more steps to reach the content than from the
+# photo; with content at relu3_3 (as in the authors' Lua code) more of the photo's texture is
 # given up to the style.
 
 # %%
-variants = {
-    "from noise": dict(init="noise"),
-    "content at relu3_3": dict(content_layers=("relu3_3",)),
-}
-images = {name: stylize(content, style, loss_net=vgg, steps=preset.gatys_steps, weights=weights, **kw)[0]
-          for name, kw in variants.items()}
-show_images([results["lbfgs"][0].cpu()] + [i.cpu() for i in images.values()],
-            ["from content, relu2_2"] + list(images), size=3)
+variants = {"from content, relu2_2": results["lbfgs"][0],
+            "from noise": baseline["projected: False"][0],
+            "content at relu3_3": stylize(content, style, loss_net=vgg, steps=preset.gatys_steps, weights=weights,
+                                          content_layers=("relu3_3",))[0]}
+show_images([image.cpu() for image in variants.values()], list(variants), size=3)
 plt.show()
+
+# %% [markdown]
+# ## The style/content trade-off
+# The ratio λ_s/λ_c decides how much of the painting the photo takes on. A sweep over four
+# ratios, each optimised from the content image with the same number of steps:
+
+# %%
+ratios = (0.5, 5.0, 50.0, 500.0)
+sweep = [stylize(content, style, loss_net=vgg, steps=preset.gatys_steps, progress=False,
+                 weights=LossWeights(content=1.0, style=ratio, tv=weights.tv))[0].cpu()
+         for ratio in config.progress(ratios, desc="λ_s/λ_c sweep")]
+show_images([content.cpu(), *sweep], ["content", *(f"λ_s/λ_c = {ratio:g}" for ratio in ratios)], size=2.5)
+plt.show()
+
+# %% [markdown]
+# ### Question 2: what does the content term protect, and what does the style term ask for?
+# Describe how the image changes along the sweep, and explain it from the two losses.
+#
+# <!-- BEGIN ANSWER -->
+# The content term asks for the relu2_2 activations of the photo, that is, its edges and
+# layout; the style term asks for the painting's feature co-occurrence statistics anywhere in
+# the image and is indifferent to layout. With a small ratio the photo barely changes (only the
+# colour statistics drift towards the painting's); as it grows, textures and strokes of the
+# painting appear while the outlines of the photo stay; at the largest ratio the content term
+# can no longer hold the structure and the image becomes a texture of the painting with faint
+# traces of the photo. Because the Gram matrices and the features have different scales, the
+# useful range of λ_s/λ_c depends on the loss network (and differs between random and ImageNet
+# weights).
+# <!-- END ANSWER -->
 
 # %% [markdown]
 # ## How slow is it?

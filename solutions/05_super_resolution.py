@@ -16,17 +16,20 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/perceptual-losses-course/course/blob/main/notebooks/05_super_resolution.ipynb)
 #
 # The same idea as notebook 4 applied to enlarging images ×4 and ×8 (paper §4.2): one network
-# f_W, trained once, either with the per-pixel loss ℓ_pixel or with the feature reconstruction
-# loss ℓ_feat at relu2_2. Scored by PSNR/SSIM, the per-pixel network wins; looked at, the
-# feature-loss network has the sharper edges. That contrast is the lesson.
+# f_W, trained once, with the per-pixel loss ℓ_pixel or with the feature reconstruction loss
+# ℓ_feat at relu2_2. Scored by PSNR/SSIM, the per-pixel network wins; looked at (with the
+# ImageNet loss network), the feature-loss network has the sharper edges. That contrast is the
+# lesson.
 #
 # **Learning goals**
-# - build the paper's training pairs (blur, then bicubic downsampling);
-# - measure the bicubic baseline exactly as the literature does (PSNR/SSIM on Y);
-# - train with ℓ_pixel and with ℓ_feat and compare numbers and pictures.
+# - write the paper's degradation and its ℓ_feat objective, and train with them;
+# - measure bicubic, SRCNN, ℓ_pixel and ℓ_feat exactly as the literature does (PSNR/SSIM on Y),
+#   the paper's Table 2;
+# - see why PSNR rewards ℓ_pixel, and what the paper's histogram matching does.
 
 # %% [markdown]
 # ## Set-up
+# The first cell is the same in every notebook: on Colab it fetches the course.
 
 # %%
 # Set-up. Locally, `make lab` has installed the course; on Colab this cell fetches it first.
@@ -42,26 +45,43 @@ if "google.colab" in sys.modules:
 # %%
 import course_lib
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from IPython.display import Markdown, display
-from skimage.metrics import peak_signal_noise_ratio
+from torchvision.transforms import functional as TF
 
-from course_lib import config, data
+from course_lib import config, data, exercises, losses
 from course_lib.exercises import check
 from course_lib.images import load_image, resize, show_images
-from course_lib.networks import build
-from course_lib.objectives import SR_WEIGHTS, PerceptualObjective
-from course_lib.sr import Degradation, degrade, evaluate, upscale
-from course_lib.train import TrainConfig, run_folder, train
+from course_lib.networks import SRCNN, build
+from course_lib.objectives import FunctionObjective, source_sha256
+from course_lib.plots import loss_curves
+from course_lib.sr import evaluate, match_histogram, upscale
+from course_lib.train import load_model, notebook_config, run_folder, shipped_models, train
 from course_lib.vgg import VGGFeatures
 
 device, preset = course_lib.setup()
 
 # %% [markdown]
-# ## The degradation
-# The paper makes each low-resolution input x from a high-resolution crop y by a Gaussian
-# blur (σ = 1.0), then bicubic downsampling by the factor. The network must undo both.
+# ## Exercise 1: the paper's degradation
+# The paper makes each low-resolution input x from a high-resolution crop y: a Gaussian blur of
+# σ = 1.0 (a 7×7 kernel, ±3σ; `TF.gaussian_blur`), then bicubic downsampling by the factor
+# (`course_lib.images.resize(..., "bicubic")`). The network must undo both. Your function makes
+# the training inputs of the network you train below.
+
+# %%
+def degrade(hr: torch.Tensor, scale: int, blur: float = 1.0) -> torch.Tensor:
+    ### BEGIN SOLUTION hint: TF.gaussian_blur(hr, kernel_size=7, sigma=blur), then resize to (h // scale, w // scale)
+    if blur > 0:
+        hr = TF.gaussian_blur(hr, kernel_size=2 * int(3 * blur + 0.5) + 1, sigma=blur)
+    return resize(hr, (hr.shape[-2] // scale, hr.shape[-1] // scale), "bicubic")
+    ### END SOLUTION
+
+
+# %%
+degrade = check("degrade", degrade, exercise=exercises.degrade_exercise())
+
+# %% [markdown]
+# A crop of a test photo and its ×4 and ×8 inputs (shown enlarged by repeating pixels):
 
 # %%
 photo = load_image(data.images("content")[0], size=256)[..., :128, :128]
@@ -73,32 +93,30 @@ show_images(list(shown.values()), list(shown), size=3)
 plt.show()
 
 # %% [markdown]
-# ## Exercise: PSNR
-# The peak signal-to-noise ratio of an image a against a reference b with values in
-# [0, 255] is $10\log_{10}(255^2 / \mathrm{MSE}(a, b))$ dB. Papers compute it on the luma
-# channel Y only, after cropping a border as wide as the scale factor.
+# ## The models, and the benchmark sets
+# The course ships models trained for this notebook (how, exactly, is recorded in each file and
+# in `benchmarks/RESULTS.md`): the paper's network trained with ℓ_pixel at ×4 and ×8, SRCNN
+# (Dong et al. 2014, the paper's baseline) at ×4 and ×8, and the paper's network trained with
+# ℓ_feat. Their loss network had random weights, so the ℓ_feat models show the mechanics, not
+# the paper's perceptual results: their column is labelled so.
 #
-# **Exercise 1.** Implement it for two arrays of the same shape (float, range 0–255).
+# The networks use batch normalisation, as the paper does for super-resolution, not the
+# instance normalisation of notebook 4: instance norm removes each image's mean brightness and
+# contrast, which a super-resolution network must reproduce. One change from the paper, behind
+# the `choices` switch: the network's output is added to the bicubic enlargement of its input
+# (a global skip), which made training on a CPU reach the paper's ballpark; the paper's exact
+# network is `build("sr", **choices("paper").sr_network())`.
 
 # %%
-def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    ### BEGIN SOLUTION hint: torch.log10 of 255 squared over the mean squared error
-    return 10 * torch.log10(255.0 ** 2 / ((a - b) ** 2).mean())
-    ### END SOLUTION
-
-
-# %%
-g = torch.Generator().manual_seed(0)
-a, b = torch.rand(20, 20, generator=g) * 255, torch.rand(20, 20, generator=g) * 255
-psnr = check("psnr", psnr, lambda x, y: torch.tensor(peak_signal_noise_ratio(
-    y.numpy().astype(np.float64), x.numpy().astype(np.float64), data_range=255)), a, b, threshold=1e-4)
+shipped = {name: load_model(name) for name in shipped_models()}
+for name, model in shipped.items():
+    record = torch.load(shipped_models()[name], weights_only=True)["training"]
+    print(f"{name:24} {record['steps']:>6} steps, {record['seconds'] / 60:4.0f} min on {record['device']}")
 
 # %% [markdown]
-# ## The bicubic baseline, as in the paper's table
-# `course_lib.sr.evaluate` applies the standard protocol (written out in
-# `benchmarks/RESULTS.md`) with scikit-image's PSNR and SSIM. Its bicubic ×4 on Set5 should
-# match the paper's 28.43 dB / 0.8114. (Without the benchmark sets, the notebook falls back to
-# sample photos and says so: those numbers are not comparable with the paper.)
+# The benchmark sets: Set5, Set14 and BSD100 (or its 68-image subset BSD68, where only that is
+# available). Without them (no `COURSE_DATA` and no download), the notebook falls back to
+# sample photos and says so: those numbers are not comparable with the paper's.
 
 # %%
 try:
@@ -106,82 +124,196 @@ try:
 except (FileNotFoundError, data.DownloadError) as err:
     print(f"Benchmark sets unavailable ({err}); using sample photos, NOT comparable with the paper.")
     sets = {"samples": data.fallback_images("content")[0].parent}
-baseline = {name: evaluate(None, folder, scale=4) for name, folder in sets.items()}
-paper = {"Set5": "28.43 / 0.8114"}
-rows = ["| set | images | bicubic ×4 here (PSNR / SSIM) | paper |", "|---|---|---|---|"]
-rows += [f"| {name} | {r['images']} | {r['psnr']:.2f} / {r['ssim']:.4f} | {paper.get(name, 'other images')} |"
-         for name, r in baseline.items()]
-display(Markdown("\n".join(rows)))
-
-# %% [markdown]
-# ## Training with ℓ_pixel and with ℓ_feat
-# Two ×4 networks (residual blocks of 64 channels, then two ×2 upsampling stages), trained by
-# the same loop as the style network on 288×288 crops in `full` mode (smaller in `fast` mode,
-# where a few steps only show the mechanics). The feature loss needs the loss network; with
-# random weights it is *not* the paper's perceptual loss, and the notebook says so below.
-
-# %%
-loss_net = VGGFeatures(("relu2_2",), weights=config.vgg_weights()).to(device)
-crops = data.CropDataset(data.images("train"), crop=preset.sr_crop, cache=True)
-settings = TrainConfig(steps=preset.sr_steps, batch_size=preset.batch_size, log_every=1,
-                       checkpoint_every=max(10, preset.sr_steps // 20), sample_every=10**9,
-                       num_workers=0 if config.mode() == "fast" else 4)
-models, histories = {}, {}
-for loss in ("pixel", "feat"):
-    torch.manual_seed(0)
-    models[loss] = build("sr", scale=4)
-    objective = PerceptualObjective(loss_net if loss == "feat" else None, weights=SR_WEIGHTS[loss],
-                                    input_transform=Degradation(4))
-    run_dir = run_folder(config.cache_dir() / "runs", f"sr4-{loss}", models[loss], objective, crops, settings)
-    histories[loss] = train(models[loss], objective, crops, run_dir, settings, device=device)
-
-# %% [markdown]
-# The training losses (each network's own objective):
-
-# %%
-fig, axes = plt.subplots(1, 2, figsize=(9, 3))
-for ax, (loss, history) in zip(axes, histories.items()):
-    ax.semilogy([h["step"] for h in history], [h["total"] for h in history])
-    ax.set(title=f"ℓ_{loss} + TV", xlabel="step", ylabel="training loss")
-fig.tight_layout()
-plt.show()
-
-# %% [markdown]
-# ## Numbers
-# All methods get the same inputs here: the paper's blurred and downsampled images. (`fast`
-# mode scores the first set only.) The paper post-processes its outputs by matching their
-# colour histograms to the LR input; the last row shows what that step does to ℓ_feat's scores.
-
-# %%
 scored = sets if config.mode() == "full" else dict([next(iter(sets.items()))])
-methods = {"bicubic": (None, False), "ℓ_pixel": (models["pixel"].eval(), False),
-           "ℓ_feat": (models["feat"].eval(), False), "ℓ_feat + histogram matching": (models["feat"], True)}
-rows = ["| method | " + " | ".join(scored) + " |", "|---|" + "---|" * len(scored)]
-for name, (model, match) in methods.items():
-    scores = [evaluate(model, folder, scale=4, blur=1.0, match=match) for folder in scored.values()]
-    rows.append(f"| {name} | " + " | ".join(f"{s['psnr']:.2f} / {s['ssim']:.4f}" for s in scores) + " |")
-display(Markdown("\n".join(rows)))
-if loss_net.weights_source.startswith("random"):
-    print("Caveat: the loss network has RANDOM weights, so ℓ_feat here is not the paper's "
-          "perceptual loss; its pictures and numbers show the mechanics only.")
+print("scored here:", ", ".join(scored), "" if config.mode() == "full" else "(fast mode: the first set only)")
 
 # %% [markdown]
-# ## Pictures
-# A crop of one test image: in the paper, ℓ_feat gives sharper edges and finer detail at a
-# lower PSNR than ℓ_pixel, whose output is the blurry average of the plausible answers.
+# ## Exercise 2: SRCNN's forward pass
+# SRCNN enlarges its input ×scale with bicubic interpolation first, then applies three
+# convolutions: 9×9 (64 filters), ReLU, 1×1 (32), ReLU, 5×5 (3). The shipped `SRCNN` holds the
+# three convolutions (with their padding) in `net.layers`; write its forward pass. The SRCNN
+# row of the table below runs your function.
+
+# %%
+def srcnn_forward(net: SRCNN, lr: torch.Tensor) -> torch.Tensor:
+    ### BEGIN SOLUTION hint: resize(lr, (h * net.scale, w * net.scale), "bicubic"), then net.layers
+    h, w = lr.shape[-2:]
+    return net.layers(resize(lr, (h * net.scale, w * net.scale), "bicubic"))
+    ### END SOLUTION
+
+
+# %%
+srcnn_forward = check("srcnn_forward", srcnn_forward, exercise=exercises.srcnn_exercise())
+
+
+class YourSRCNN(torch.nn.Module):
+    """A shipped SRCNN run through your forward pass."""
+
+    def __init__(self, net: SRCNN) -> None:
+        super().__init__()
+        self.net, self.scale = net, net.scale
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        return srcnn_forward(self.net, lr)
+
+
+# %% [markdown]
+# ## The paper's Table 2: bicubic, SRCNN, ℓ_pixel, ℓ_feat
+# PSNR / SSIM on the luma channel Y, with a border of `scale` pixels cropped, each HR image
+# cropped to a multiple of the scale; the LR inputs are the standard benchmark inputs (bicubic
+# downsampling, no blur, in 8 bits) — the protocol behind the literature's numbers, written out
+# in `benchmarks/RESULTS.md`. Beside: the paper's figures for Set5 ×4 that the course has
+# checked (bicubic, and SRCNN as the paper reports it); see the paper's Table 2 for the rest
+# (its ℓ_feat network used the ImageNet VGG).
+
+# %%
+PAPER = {4: {"bicubic": "28.43 / 0.8114", "SRCNN": "30.48"}, 8: {}}
+rows = []
+for scale in (4, 8):
+    methods = {"bicubic": None, "SRCNN": YourSRCNN(shipped[f"srcnn{scale}"]),
+               "ℓ_pixel": shipped[f"sr{scale}-pixel"], "ℓ_feat (random VGG)": shipped[f"sr{scale}-feat-random-vgg"]}
+    for name, model in methods.items():
+        scores = [evaluate(model, folder, scale) for folder in scored.values()]
+        paper = PAPER[scale].get(name.split(" ")[0], "—")
+        rows.append(f"| ×{scale} | {name} | " + " | ".join(f"{s['psnr']:.2f} / {s['ssim']:.4f}" for s in scores)
+                    + f" | {paper} |")
+head = "| scale | method | " + " | ".join(scored) + " | paper, Set5 |"
+display(Markdown("\n".join([head, "|---|---|" + "---|" * (len(scored) + 1)] + rows)))
+
+# %% [markdown]
+# ### Question 1: why does PSNR reward ℓ_pixel, though ℓ_feat looks sharper?
+#
+# <!-- BEGIN ANSWER -->
+# PSNR = 10·log10(255² / MSE) is a monotone decreasing function of the mean squared error, and
+# ℓ_pixel *is* the mean squared error: training with ℓ_pixel maximises PSNR directly. Given a
+# low-resolution input, many sharp images are possible; the one with the least expected MSE is
+# their average, which is smooth. ℓ_feat instead asks the output's relu2_2 features to match,
+# which tolerates small shifts and exact pixel values but demands edges and texture: the network
+# commits to one plausible sharp answer, which looks better and is further from the truth in
+# MSE (a sharp edge one pixel off costs more than a blurred one). SSIM, also computed from local
+# pixel statistics, agrees with PSNR here; the paper's point is that neither measures what people
+# see, hence its ℓ_feat results are judged by eye.
+# <!-- END ANSWER -->
+
+# %% [markdown]
+# ## Pictures: the paper's Fig. 8 and 9 layout
+# A crop of a Set5 image at ×4 and at ×8: bicubic, SRCNN, ℓ_pixel, ℓ_feat, and the original.
 
 # %%
 hr = load_image(data.list_images(next(iter(sets.values())))[0])
-hr = hr[..., : hr.shape[-2] // 4 * 4, : hr.shape[-1] // 4 * 4]
-lr = degrade(hr, 4)
-outputs = {"bicubic": upscale(None, lr, 4), "ℓ_pixel": upscale(models["pixel"], lr),
-           "ℓ_feat": upscale(models["feat"], lr), "HR": hr}
-crop = (slice(None), slice(None), slice(hr.shape[-2] // 4, hr.shape[-2] // 4 + 96),
-        slice(hr.shape[-1] // 4, hr.shape[-1] // 4 + 96))
-show_images([o[crop].clamp(0, 1) for o in outputs.values()], list(outputs), size=3)
+pictures, titles = [], []
+for scale in (4, 8):
+    h, w = hr.shape[-2] // scale * scale, hr.shape[-1] // scale * scale
+    lr = degrade(hr[..., :h, :w], scale, blur=0.0)
+    crop = (..., slice(h // 4, h // 4 + 96), slice(w // 4, w // 4 + 96))
+    for name, model in (("bicubic", None), ("SRCNN", YourSRCNN(shipped[f"srcnn{scale}"])),
+                        ("ℓ_pixel", shipped[f"sr{scale}-pixel"]), ("ℓ_feat", shipped[f"sr{scale}-feat-random-vgg"])):
+        pictures.append(upscale(model, lr, scale)[crop])
+        titles.append(f"×{scale} {name}")
+    pictures.append(hr[..., :h, :w][crop])
+    titles.append("original")
+show_images(pictures, titles, ncols=5, size=2.6)
 plt.show()
 
 # %% [markdown]
-# ×8 works the same way (`build("sr", scale=8)`: three upsampling stages), and from the command
-# line: `python -m course_lib train-sr --scale 8 --loss feat --data DIR --out runs/sr8`, then
-# `python -m course_lib eval-sr --model runs/sr8/checkpoint.pt --scale 8 --sets DIR/Set5`.
+# ## The paper's post-processing: histogram matching
+# The paper matches each output's colour histogram to its low-resolution input, which undoes
+# small colour shifts of the network. With and without, for ℓ_feat (whose random loss network
+# does not constrain colours) and ℓ_pixel, at ×4 on the scored sets:
+
+# %%
+rows = []
+for name in ("sr4-pixel", "sr4-feat-random-vgg"):
+    for match in (False, True):
+        scores = [evaluate(shipped[name], folder, 4, match=match) for folder in scored.values()]
+        rows.append(f"| {name} | {'yes' if match else 'no'} | "
+                    + " | ".join(f"{s['psnr']:.2f} / {s['ssim']:.4f}" for s in scores) + " |")
+display(Markdown("\n".join(["| model | histogram matched | " + " | ".join(scored) + " |",
+                            "|---|---|" + "---|" * len(scored)] + rows)))
+
+# %% [markdown]
+# ## Exercise 3: the ℓ_feat objective for super-resolution
+# Write `make_sr_objective(loss_net, degrade_fn, tv_weight)`: it returns `objective(model, hr)`
+# → (total, parts) for a batch of HR crops: the input is `degrade_fn(hr)`, the output
+# ŷ = model(input), and the loss is ℓ_feat at relu2_2 between ŷ and hr (the target activations
+# without gradients) plus tv_weight·ℓ_TV(ŷ); parts: `{"content": …, "tv": …}`. Use
+# `losses.feature_loss` and `losses.tv_loss`. The network trained next learns with your
+# objective and your degradation.
+
+# %%
+def make_sr_objective(loss_net, degrade_fn, tv_weight):
+    ### BEGIN SOLUTION hint: like notebook 4's objective, with no style term and degrade_fn(hr) as the input
+    def objective(model, hr):
+        with torch.no_grad():
+            target = loss_net(hr, ("relu2_2",))["relu2_2"]
+        output = model(degrade_fn(hr))
+        parts = {"content": losses.feature_loss(loss_net(output, ("relu2_2",))["relu2_2"], target),
+                 "tv": tv_weight * losses.tv_loss(output)}
+        return sum(parts.values()), parts
+    return objective
+    ### END SOLUTION
+
+
+# %%
+loss_net = VGGFeatures(("relu2_2",), weights=config.vgg_weights()).to(device)
+make_sr_objective = check("make_sr_objective", make_sr_objective, exercise=exercises.sr_objective_exercise(loss_net))
+
+# %% [markdown]
+# ## Training your own ℓ_feat network
+# A ×4 network trained with your objective on your degradation (σ = 1 blur, as in the paper),
+# by the loop of notebook 4. `fast` mode trains a few steps to show the mechanics; the shipped
+# models above are the long runs. The run's folder is named by its settings and your code.
+
+# %%
+crops = data.CropDataset(data.images("train"), crop=preset.sr_crop, cache=True)
+objective = FunctionObjective(make_sr_objective(loss_net, lambda hr: degrade(hr, 4, 1.0), 1e-6),
+                              degrade=source_sha256(degrade), loss_net=loss_net.weights_source)
+settings = notebook_config(preset.sr_steps, preset.batch_size)
+torch.manual_seed(0)
+mine = build("sr", scale=4)
+run_dir = run_folder(config.cache_dir() / "runs", "sr4-feat", mine, objective, crops, settings)
+history = train(mine, objective, crops, run_dir, settings, device=device)
+loss_curves({"your ℓ_feat network": history}, ("total", "content", "tv"), title="training ×4 with your ℓ_feat",
+            ylabel="weighted loss")
+plt.show()
+
+# %% [markdown]
+# Scored on the training degradation (σ = 1 blur, made by your `degrade`; bicubic gets the same
+# inputs), so these numbers are *not* the standard benchmark numbers of the table above:
+
+# %%
+rows = []
+for name, model in (("bicubic, blurred inputs", None), ("your ℓ_feat network", mine.eval())):
+    scores = [evaluate(model, folder, 4, blur=1.0, degrade_fn=degrade) for folder in scored.values()]
+    rows.append(f"| {name} | " + " | ".join(f"{s['psnr']:.2f} / {s['ssim']:.4f}" for s in scores) + " |")
+display(Markdown("\n".join(["| ×4, σ = 1 blur | " + " | ".join(scored) + " |",
+                            "|---|" + "---|" * len(scored)] + rows)))
+
+# %% [markdown]
+# ### Question 2: why batch norm here, when notebook 4 switched to instance norm?
+#
+# <!-- BEGIN ANSWER -->
+# Instance norm subtracts each image's per-channel mean and divides by its standard deviation:
+# after the first layer, a dark and a bright copy of the same image look the same to the rest
+# of the network. For style transfer that is welcome (the painting decides the tones). For
+# super-resolution the output must have the input's brightness and contrast, which instance
+# norm has erased, so the network would have to guess them: the outputs come out with the
+# average brightness of the training data. Batch norm normalises with statistics over the whole
+# batch (running averages at test time), so each image keeps its own offset. The course's test
+# `test_super_resolution_output_follows_input_brightness` checks this for the shipped models.
+# <!-- END ANSWER -->
+
+# %% [markdown]
+# ### Question 3: what would ℓ_feat need to give the paper's pictures?
+# The ℓ_feat models here were trained with a random loss network. What changes with the ImageNet
+# weights, and why would the PSNR of ℓ_feat still be below ℓ_pixel's?
+#
+# <!-- BEGIN ANSWER -->
+# With the ImageNet weights, relu2_2 responds to edges, corners and textures that matter for
+# recognition; matching them forces the network to draw crisp, plausible detail (the paper's
+# Fig. 8/9), at the cost of exact pixel values, and the loss does not fix colours (hence the
+# histogram matching). Random features are a weaker, arbitrary constraint: part of the signal
+# is lost and the results are mostly smooth or noisy. In either case the ℓ_feat network is not
+# trained to minimise the MSE, so its PSNR stays below ℓ_pixel's (in the paper's Table 2 as in
+# ours) while it looks sharper.
+# <!-- END ANSWER -->

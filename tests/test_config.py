@@ -61,3 +61,14 @@ def test_paper_schedule_in_full_preset():
     full = config.preset("full")
     assert (full.image_size, full.batch_size, full.train_steps, full.sr_crop) == (256, 4, 40_000, 288)
     assert config.PAPER == full
+
+
+def test_preset_overrides(monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "fast")
+    monkeypatch.setenv("COURSE_PRESET", "train_steps=3000, image_size=128")
+    assert (config.preset().train_steps, config.preset().image_size) == (3000, 128)
+    assert config.preset("fast").train_steps == 20  # a named preset is never overridden
+    assert "train_steps=3000" in config.describe()
+    monkeypatch.setenv("COURSE_PRESET", "epochs=3")
+    with pytest.raises(config.SettingError, match="COURSE_PRESET.*'epochs=3'"):
+        config.preset()

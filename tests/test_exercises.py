@@ -1,31 +1,97 @@
-"""The check helper and the student-notebook generator."""
+"""The check cells: verdicts, fallbacks, and every targeted hint, each tested with the wrong
+implementation it is meant to catch; and the student-notebook generator."""
 
 import nbformat
 import pytest
 import torch
-
-from course_lib.exercises import check, relative_error
-from course_lib.losses import gram_matrix
 from make_student import strip_answers, strip_source, student_version
+
+from course_lib import exercises, losses
+from course_lib.exercises import check, relative_error
 
 
 def test_check_pass_fail_and_fallback(capsys):
-    x = torch.randn(2, 3, 4, 4)
-    good = lambda f: gram_matrix(f) * 1.0  # noqa: E731
-    assert check("gram", good, gram_matrix, x) is good
-    assert "gram: PASS" in capsys.readouterr().out
-    wrong = lambda f: gram_matrix(f) * 2  # noqa: E731
-    assert check("gram", wrong, gram_matrix, x) is gram_matrix
+    good = lambda f: losses.gram_matrix(f) * 1.0  # noqa: E731
+    assert check("gram_matrix", good) is good
+    assert "gram_matrix: PASS" in capsys.readouterr().out
+    assert check("gram_matrix", lambda f: losses.gram_matrix(f) * 3) is losses.gram_matrix
     assert "FAIL, relative error" in capsys.readouterr().out
 
     def todo(f):
         raise NotImplementedError()
-    assert check("gram", todo, gram_matrix, x) is gram_matrix
+    assert check("gram_matrix", todo) is losses.gram_matrix
     assert "not implemented yet" in capsys.readouterr().out
-    assert check("gram", lambda f: f.sum(), gram_matrix, x) is gram_matrix
+    assert check("gram_matrix", lambda f: f.sum()) is losses.gram_matrix
     assert "shape ()" in capsys.readouterr().out
-    assert check("gram", lambda f: 1 / 0, gram_matrix, x) is gram_matrix
+    assert check("gram_matrix", lambda f: 1 / 0) is losses.gram_matrix
     assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def gram_hw(f):
+    b, c, h, w = f.shape
+    psi = f.reshape(b, c, h * w)
+    return torch.bmm(psi, psi.transpose(1, 2)) / (h * w)
+
+
+def gram_raw(f):
+    psi = f.flatten(2)
+    return torch.bmm(psi, psi.transpose(1, 2))
+
+
+def gram_transposed(f):
+    psi = f.flatten(2)
+    return torch.bmm(psi.transpose(1, 2), psi) / f[0].numel()
+
+
+def tv_inplace(x):
+    x[..., 1:, :] -= x[..., :-1, :].clone()  # autograd refuses: x is a leaf that requires grad
+    return x.pow(2).sum()
+
+
+def normalize_inplace(x):
+    x -= torch.tensor(exercises.IMAGENET_MEAN).view(1, 3, 1, 1)
+    return x
+
+
+WRONG = [
+    ("gram_matrix", gram_hw, "normalise by C·H·W (eq. 3), not only by H·W"),
+    ("gram_matrix", gram_raw, "is not normalised: divide ψψᵀ by C·H·W"),
+    ("gram_matrix", gram_transposed, "you computed ψᵀψ"),
+    ("feature_loss", lambda a, b: ((a - b) ** 2).sum(), "sums the squared differences"),
+    ("pixel_loss", lambda a, b: ((a - b) ** 2).sum(), "sums the squared differences"),
+    ("feature_loss", lambda a, b: (a - b).abs().mean(), "absolute differences (ℓ1)"),
+    ("tv_loss", lambda x: x.diff(dim=-1).pow(2).sum((1, 2, 3)).mean(), "only the horizontal differences"),
+    ("tv_loss", lambda x: x.diff(dim=-2).pow(2).sum((1, 2, 3)).mean(), "only the vertical differences"),
+    ("tv_loss", tv_inplace, "an in-place operation"),
+    ("imagenet_normalize", lambda x: x, "are not normalised"),
+    ("imagenet_normalize", lambda x: x - torch.tensor(exercises.IMAGENET_MEAN).view(1, 3, 1, 1),
+     "did not divide by the standard deviation"),
+    ("imagenet_normalize", normalize_inplace, "in-place operation"),
+    ("style_loss", lambda f, g: sum(torch.nn.functional.mse_loss(losses.gram_matrix(f[k]), g[k].expand(2, -1, -1))
+                                    for k in g), "you averaged the squared differences of the Gram matrices"),
+    ("psnr", lambda a, b: 20 * torch.log10(255.0 ** 2 / ((a - b) ** 2).mean()), "takes 10·log10"),
+]
+
+
+@pytest.mark.parametrize("name, wrong, hint", WRONG, ids=[f"{w[0]}-{i}" for i, w in enumerate(WRONG)])
+def test_each_hint_catches_its_mistake(name, wrong, hint, capsys):
+    assert check(name, wrong) is exercises.EXERCISES[name].reference
+    out = capsys.readouterr().out
+    assert f"{name}: FAIL" in out and hint in out, out
+
+
+def test_changing_an_input_in_place_is_caught(capsys):
+    def sneaky(a, b):
+        a.data.mul_(1.0001)  # no autograd error, but the caller's tensor changed
+        return losses.pixel_loss(a, b)
+    check("pixel_loss", sneaky)
+    assert "changed its input in place" in capsys.readouterr().out
+
+
+def test_every_exercise_passes_its_reference(capsys):
+    for name, exercise in exercises.EXERCISES.items():
+        assert check(name, exercise.reference) is exercise.reference, name
+    assert capsys.readouterr().out.count("PASS") == len(exercises.EXERCISES)
 
 
 def test_relative_error():
@@ -83,3 +149,44 @@ def test_answers_become_a_prompt():
     assert strip_answers(source) == "### Question 1\nWhy?\n*Your answer:*\nMore."
     with pytest.raises(ValueError, match="not closed"):
         strip_answers("<!-- BEGIN ANSWER -->\nx")
+
+
+def harness_exercises(vgg):
+    return {"closure": exercises.closure_exercise(), "gatys_objective": exercises.gatys_objective_exercise(vgg),
+            "residual": exercises.residual_exercise(), "objective": exercises.training_objective_exercise(vgg),
+            "train_step": exercises.train_step_exercise(), "degrade": exercises.degrade_exercise(),
+            "sr_objective": exercises.sr_objective_exercise(vgg), "srcnn": exercises.srcnn_exercise()}
+
+
+def test_harness_exercises_pass_their_references_and_catch_their_mistakes(random_vgg, capsys):
+    for name, exercise in harness_exercises(random_vgg).items():
+        assert check(name, exercise.reference, exercise=exercise) is exercise.reference, name
+        assert f"{name}: PASS" in capsys.readouterr().out
+        for mistake, hint in exercise.mistakes:
+            assert check(name, mistake, exercise=exercise) is exercise.reference
+            out = capsys.readouterr().out
+            assert f"{name}: FAIL, {hint}" in out, (name, out)
+
+
+def test_style_grams_recomputed_at_every_call_are_caught(random_vgg, capsys):
+    from course_lib.losses import gram_matrix
+    from course_lib.objectives import PerceptualObjective
+
+    def wasteful(loss_net, style, weights):
+        def objective(model, x):
+            grams = {k: gram_matrix(v) for k, v in loss_net(style).items()}  # every call
+            return PerceptualObjective(loss_net, weights=weights, style_grams=grams).loss(model, x)
+        return objective
+    exercise = exercises.training_objective_exercise(random_vgg)
+    check("objective", wasteful, exercise=exercise)
+    assert "compute the style image's Gram matrices once" in capsys.readouterr().out
+
+
+def test_a_closure_that_returns_nothing_is_reported(capsys):
+    def silent(optimizer, image, loss_fn):
+        def closure():
+            optimizer.zero_grad()
+            loss_fn(image)[0].backward()
+        return closure
+    check("closure", silent, exercise=exercises.closure_exercise())
+    assert "closure: FAIL, it raised" in capsys.readouterr().out

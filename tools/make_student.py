@@ -24,6 +24,8 @@ when neither the working copy nor the committed one matches what would be genera
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -157,9 +159,22 @@ def is_stale(target: Path, text: str) -> bool:
     return True
 
 
+RECORD = ".generated.json"  # in the student folder: the SHA-256 of each notebook as last generated
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def has_local_edits(target: Path) -> bool:
-    """True when ``target`` exists and differs from its committed version (or is not committed)."""
-    return target.exists() and committed(target) != target.read_text()
+    """True when ``target`` exists and is neither its committed version nor the notebook this
+    tool last wrote there: someone (a student) has edited it since."""
+    if not target.exists():
+        return False
+    text = target.read_text()
+    record = target.parent / RECORD
+    generated = json.loads(record.read_text()).get(target.name) if record.exists() else None
+    return text != committed(target) and _sha(text) != generated
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
             kept.append(target)
             continue
         target.write_text(text)
+        record = args.out / RECORD
+        written = json.loads(record.read_text()) if record.exists() else {}
+        record.write_text(json.dumps({**written, target.name: _sha(text)}, indent=1, sort_keys=True) + "\n")
         print(f"wrote {target}")
     extra = sorted({p.name for p in args.out.glob("*.ipynb")} - {p.name for p in args.solutions.glob("*.ipynb")})
     for name in extra:

@@ -1,0 +1,49 @@
+"""Ship a trained model with the course: its weights and how it was trained, nothing else.
+
+    python tools/ship_model.py CHECKPOINT NAME --command "python -m course_lib train-sr ..." [--device TEXT]
+
+Writes ``course_lib/models/NAME.pt`` (package data; ``data/models`` links to it) holding the
+network's weights, its ``model_config``, and a ``training`` record read from the checkpoint:
+steps, wall time, the training settings, the data's fingerprint, the device and the command
+that produced it (rerun that command with ``--steps`` equal to the recorded steps to repeat the
+run, or continue the original checkpoint). The optimiser state is left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from course_lib.files import atomic_write  # noqa: E402
+from course_lib.train import load_checkpoint  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Ship a trained model with the course.")
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("name")
+    parser.add_argument("--command", required=True, help="the command that trained it")
+    parser.add_argument("--device", default=f"CPU ({platform.processor() or platform.machine()}), "
+                                              f"{torch.get_num_threads()} threads")
+    args = parser.parse_args(argv)
+    state = load_checkpoint(args.checkpoint)
+    record = {"steps": state["step"], "seconds": round(state["seconds"]), "device": args.device,
+              "command": args.command, "train_config": state.get("train_config"),
+              "fingerprint": state.get("fingerprint"), "torch": str(torch.__version__)}
+    target = ROOT / "course_lib" / "models" / f"{args.name}.pt"
+    with atomic_write(target) as tmp:
+        torch.save({"model": state["model"], "model_config": state["model_config"], "training": record}, tmp)
+    print(f"{target}: {target.stat().st_size / 2**20:.1f} MB, {record['steps']} steps, "
+          f"{record['seconds'] / 60:.0f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
