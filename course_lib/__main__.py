@@ -97,7 +97,7 @@ def _fit(args: argparse.Namespace, model, objective, dataset, sample, device) ->
     """Run course_lib.train.train with the shared command-line options."""
     from .train import TrainConfig, train
 
-    cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+    cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, betas=(args.beta1, 0.999),
                       checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
                       seed=args.seed, num_workers=args.workers, amp=args.amp,
                       channels_last=not args.no_channels_last, compile=args.compile)
@@ -160,6 +160,69 @@ def _train_sr(args: argparse.Namespace) -> int:
                                          {"upsampling": args.upsampling, "norm": args.norm}))
     sample = degradation(_first_example(dataset, args.seed).unsqueeze(0))
     return _fit(args, model, objective, dataset, sample, device)
+
+
+def _train_pix2pix(args: argparse.Namespace) -> int:
+    import torch
+
+    from .networks import build
+    from .translation import PairedDataset, Pix2PixObjective, TranslationWeights
+    from .vgg import VGGFeatures
+
+    device = _device(args)
+    dataset = PairedDataset(_training_images(args.data), crop=args.image_size, task=args.task, cache=args.cache_images,
+                            resize=args.resize)
+    weights = TranslationWeights(gan=args.gan, l1=args.l1, feature_matching=args.feature_matching, vgg=args.vgg)
+    loss_net = None
+    if args.vgg:
+        from .translation import HD_LAYERS
+
+        loss_net = VGGFeatures(tuple(HD_LAYERS), weights=args.vgg_weights or config.vgg_weights()).to(device)
+    objective = Pix2PixObjective(weights, args.gan_mode, loss_net)
+    torch.manual_seed(args.seed)
+    model = build("pix2pix", width=args.width, depth=args.depth, d_width=args.d_width, scales=args.scales)
+    return _fit(args, model, objective, dataset, _first_example(dataset, args.seed)[0].unsqueeze(0), device)
+
+
+def _train_cyclegan(args: argparse.Namespace) -> int:
+    import torch
+
+    from .networks import build
+    from .translation import CycleGANObjective, UnpairedDataset
+
+    device = _device(args)
+    dataset = UnpairedDataset(_training_images(args.a), _training_images(args.b), crop=args.image_size,
+                              cache=args.cache_images, resize=args.resize)
+    torch.manual_seed(args.seed)
+    model = build("cyclegan", width=args.width, blocks=args.blocks, d_width=args.d_width, pool=args.pool,
+                  crop=args.image_size)
+    objective = CycleGANObjective(cycle=args.cycle, identity=args.identity)
+    return _fit(args, model, objective, dataset, _first_example(dataset, args.seed)[0].unsqueeze(0), device)
+
+
+def _translate(args: argparse.Namespace) -> int:
+    import torch
+
+    from .images import load_image, save_image
+    from .networks import MIN_INPUT_SIDE
+    from .train import load_checkpoint, load_model, resolve_model
+    from .translation import make_input
+
+    device = _device(args)
+    model = load_model(args.model, device, kinds=("pix2pix", "cyclegan"))
+    kind = model.config["kind"]
+    network = model.generator if kind == "pix2pix" else (model.g_ab if args.direction == "ab" else model.g_ba)
+    task = args.task
+    if task == "auto":
+        task = (load_checkpoint(resolve_model(args.model)).get("fingerprint", {}).get("data", {}).get("task")
+                if kind == "pix2pix" else None)
+    for path_in, path_out in _pairs(args.input, args.output, ".png", args.overwrite):
+        image = load_image(path_in, min_side=MIN_INPUT_SIDE)
+        if task not in (None, "none"):
+            image = make_input(image[0], task).unsqueeze(0)
+        with torch.no_grad():
+            print(save_image(network(image.to(device)).float().clamp(0, 1).cpu(), path_out))
+    return 0
 
 
 def _pairs(source: str, target: str, suffix: str, overwrite: bool) -> list[tuple[Path, Path]]:
@@ -260,10 +323,9 @@ def _stylize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _training_options(p: argparse.ArgumentParser, steps: int, image_size: int, tv_weight: float,
-                      network) -> None:
-    """The options train-style and train-sr share, with the paper's defaults for the task."""
-    from .networks import NORMS, UPSAMPLINGS
+def _training_options(p: argparse.ArgumentParser, steps: int, image_size: int, batch_size: int = PAPER.batch_size,
+                      lr: float = 1e-3, beta1: float = 0.9) -> None:
+    """The options every training command shares, with the paper's defaults for the task."""
     from .train import AMP, TrainConfig
 
     defaults = TrainConfig()
@@ -272,14 +334,9 @@ def _training_options(p: argparse.ArgumentParser, steps: int, image_size: int, t
                    help="start over even if --out holds a checkpoint (which is kept under another name)")
     p.add_argument("--steps", type=_positive, default=steps, help="iterations (paper: %(default)s)")
     p.add_argument("--image-size", type=_positive, default=image_size, help="training crop side (paper: %(default)s)")
-    p.add_argument("--batch-size", type=_positive, default=defaults.batch_size, help="batch size (paper: %(default)s)")
-    p.add_argument("--lr", type=_positive_float, default=defaults.lr, help="Adam learning rate (paper: %(default)s)")
-    p.add_argument("--tv-weight", type=float, default=tv_weight,
-                   help="λ_TV (the paper picks 1e-6..1e-4, in 0-255 units)")
-    p.add_argument("--upsampling", choices=UPSAMPLINGS, default=_default(network, "upsampling"),
-                   help="nearest+conv (no checkerboard) or the paper's stride-1/2 conv")
-    p.add_argument("--norm", choices=sorted(NORMS), default=_default(network, "norm"),
-                   help="instance norm (later work) or the paper's batch norm")
+    p.add_argument("--batch-size", type=_positive, default=batch_size, help="batch size (paper: %(default)s)")
+    p.add_argument("--lr", type=_positive_float, default=lr, help="Adam learning rate (paper: %(default)s)")
+    p.add_argument("--beta1", type=float, default=beta1, help="Adam's β1 (paper: %(default)s)")
     p.add_argument("--checkpoint-every", type=_positive, default=defaults.checkpoint_every,
                    help="steps between checkpoints")
     p.add_argument("--sample-every", type=_positive, default=defaults.sample_every,
@@ -298,6 +355,18 @@ def _training_options(p: argparse.ArgumentParser, steps: int, image_size: int, t
                         "(default: COURSE_VGG_WEIGHTS, else auto)")
 
 
+def _network_options(p: argparse.ArgumentParser, network, tv_weight: float) -> None:
+    """The options of the paper's transformation networks (style, super-resolution)."""
+    from .networks import NORMS, UPSAMPLINGS
+
+    p.add_argument("--tv-weight", type=float, default=tv_weight,
+                   help="λ_TV (the paper picks 1e-6..1e-4, in 0-255 units)")
+    p.add_argument("--upsampling", choices=UPSAMPLINGS, default=_default(network, "upsampling"),
+                   help="nearest+conv (no checkerboard) or the paper's stride-1/2 conv")
+    p.add_argument("--norm", choices=sorted(NORMS), default=_default(network, "norm"),
+                   help="instance norm (later work) or the paper's batch norm")
+
+
 def _inference_options(p: argparse.ArgumentParser, trained_by: str) -> None:
     """The options of the commands that apply a trained network (stylize, upscale)."""
     p.add_argument("--model", required=True, help=f"checkpoint.pt written by {trained_by}, or a shipped model's name")
@@ -314,6 +383,7 @@ def _match_histogram_option(p: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     from .networks import SuperResolutionNet, TransformerNet
+    from .translation import GAN_MODES, PIX2PIX, TASKS, CycleGAN, Pix2Pix
     from .objectives import SR_WEIGHTS, STYLE_WEIGHTS
     from .vgg import CONTENT_LAYERS
 
@@ -330,7 +400,8 @@ def parser() -> argparse.ArgumentParser:
                              help="train a feed-forward style transfer network (paper §4.1)")
     ts.add_argument("--style", required=True, help="style image")
     ts.add_argument("--data", required=True, help="folder of training images (paper: COCO 2014 train)")
-    _training_options(ts, PAPER.train_steps, PAPER.image_size, STYLE_WEIGHTS.tv, TransformerNet)
+    _training_options(ts, PAPER.train_steps, PAPER.image_size)
+    _network_options(ts, TransformerNet, STYLE_WEIGHTS.tv)
     ts.add_argument("--style-size", type=_positive, default=PAPER.style_size, help="longer side of the style image")
     ts.add_argument("--content-weight", type=float, default=STYLE_WEIGHTS.content, help="λ_c, feature loss")
     ts.add_argument("--style-weight", type=float, default=STYLE_WEIGHTS.style, help="λ_s, style loss at relu1_2..relu4_3")
@@ -349,7 +420,8 @@ def parser() -> argparse.ArgumentParser:
     tsr.add_argument("--loss", choices=tuple(SR_WEIGHTS), required=True,
                      help="per-pixel loss, or feature loss at relu2_2")
     tsr.add_argument("--data", required=True, help="folder of training images (paper: 10k COCO images)")
-    _training_options(tsr, PAPER.sr_steps, PAPER.sr_crop, SR_WEIGHTS["pixel"].tv, SuperResolutionNet)
+    _training_options(tsr, PAPER.sr_steps, PAPER.sr_crop)
+    _network_options(tsr, SuperResolutionNet, SR_WEIGHTS["pixel"].tv)
     tsr.add_argument("--blur", type=float, default=1.0, help="σ of the Gaussian blur before downsampling (paper: %(default)s)")
     tsr.add_argument("--arch", choices=("sr", "srcnn"), default="sr",
                      help="the paper's network, or the SRCNN baseline (Dong et al. 2014)")
@@ -377,6 +449,55 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", default=None, help="cuda, mps or cpu")
     _match_histogram_option(ev)
     ev.set_defaults(run=_eval_sr)
+
+    tp = commands.add_parser("train-pix2pix", formatter_class=_Help,
+                             help="train pix2pix (Isola et al. 2017), optionally with pix2pixHD's additions")
+    tp.add_argument("--data", required=True, help="folder of image pairs side by side (input left, target "
+                                                  "right), or of photos with --task")
+    tp.add_argument("--task", choices=TASKS, default=None,
+                    help="make the inputs from photos: Canny edges, greyscale, or shrunk ×4 and enlarged")
+    tp.add_argument("--resize", type=_positive, default=None,
+                    help="with --task: scale each photo's shorter side to this before cropping")
+    _training_options(tp, 80_000, 256, batch_size=1, lr=2e-4, beta1=0.5)
+    tp.add_argument("--l1", type=float, default=PIX2PIX.l1, help="λ_L1 (paper: %(default)s)")
+    tp.add_argument("--gan", type=float, default=PIX2PIX.gan, help="λ_GAN; 0 trains with L1 alone")
+    tp.add_argument("--feature-matching", type=float, default=PIX2PIX.feature_matching,
+                    help="λ_FM, pix2pixHD's feature matching (pix2pixHD: 10)")
+    tp.add_argument("--vgg", type=float, default=PIX2PIX.vgg, help="λ_VGG, pix2pixHD's VGG loss (pix2pixHD: 10)")
+    tp.add_argument("--scales", type=_positive, default=_default(Pix2Pix, "scales"),
+                    help="discriminators at 1, 1/2, 1/4 ... resolution (pix2pixHD: 3)")
+    tp.add_argument("--width", type=_positive, default=_default(Pix2Pix, "width"), help="U-Net's first channels")
+    tp.add_argument("--depth", type=_positive, default=_default(Pix2Pix, "depth"),
+                    help="U-Net levels (8 for 256² crops: down to 1×1)")
+    tp.add_argument("--d-width", type=_positive, default=_default(Pix2Pix, "d_width"),
+                    help="the PatchGAN's first channels (paper: %(default)s)")
+    tp.add_argument("--gan-mode", choices=GAN_MODES, default="vanilla", help="cross-entropy (pix2pix) or least squares")
+    tp.set_defaults(run=_train_pix2pix)
+
+    tc = commands.add_parser("train-cyclegan", formatter_class=_Help,
+                             help="train CycleGAN (Zhu et al. 2017) on two unpaired image folders")
+    tc.add_argument("--a", required=True, help="folder of images of domain A (e.g. photos)")
+    tc.add_argument("--b", required=True, help="folder of images of domain B (e.g. paintings)")
+    _training_options(tc, 200_000, 256, batch_size=1, lr=2e-4, beta1=0.5)
+    tc.add_argument("--cycle", type=float, default=10.0, help="λ_cyc (paper: %(default)s)")
+    tc.add_argument("--identity", type=float, default=5.0, help="λ_identity, 0.5·λ_cyc (paper, some tasks: %(default)s)")
+    tc.add_argument("--width", type=_positive, default=_default(CycleGAN, "width"),
+                    help="generators' first channels (Johnson et al.'s network)")
+    tc.add_argument("--blocks", type=_positive, default=9, help="residual blocks (paper: 9 at 256², 6 at 128²)")
+    tc.add_argument("--pool", type=int, default=50, help="history of generated images (paper: %(default)s)")
+    tc.add_argument("--d-width", type=_positive, default=_default(CycleGAN, "d_width"),
+                    help="the PatchGANs' first channels (paper: %(default)s)")
+    tc.add_argument("--resize", type=_positive, default=None, help="scale each image's shorter side to this first")
+    tc.set_defaults(run=_train_cyclegan)
+
+    tr = commands.add_parser("translate", formatter_class=_Help,
+                             help="apply a trained pix2pix or CycleGAN model to an image or a folder")
+    _inference_options(tr, "train-pix2pix or train-cyclegan")
+    tr.add_argument("--direction", choices=("ab", "ba"), default="ab", help="CycleGAN: A→B or B→A")
+    tr.add_argument("--task", default="auto",
+                    help="pix2pix: make the input from a photo as in training ('auto': the task the model "
+                         "was trained on), or 'none' to use the images as they are")
+    tr.set_defaults(run=_translate)
 
     st = commands.add_parser("stylize", formatter_class=_Help,
                              help="apply a trained style network to an image or a folder")

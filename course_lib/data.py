@@ -151,6 +151,15 @@ def fingerprint_files(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
+def random_crop(image: torch.Tensor, crop: int, seed: int | None = None) -> torch.Tensor:
+    """A ``crop``×``crop`` window of ``image`` (…×H×W) at a position drawn from ``seed`` (the
+    same window for the same seed)."""
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    top = int(torch.randint(image.shape[-2] - crop + 1, (1,), generator=generator))
+    left = int(torch.randint(image.shape[-1] - crop + 1, (1,), generator=generator))
+    return image[..., top:top + crop, left:left + crop]
+
+
 class CropDataset(torch.utils.data.Dataset):
     """Random ``crop``×``crop`` patches (3×crop×crop tensors in [0, 1]) from image files.
 
@@ -180,11 +189,11 @@ class CropDataset(torch.utils.data.Dataset):
         """``key``: an index (random crop) or (index, seed) (the same crop for the same seed,
         which makes training resumable exactly)."""
         index, seed = key if isinstance(key, tuple) else (key, None)
-        image = self._decoded[index].float().div(255) if index in self._decoded else self._load(index)
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        top = int(torch.randint(image.shape[-2] - self.crop + 1, (1,), generator=generator))
-        left = int(torch.randint(image.shape[-1] - self.crop + 1, (1,), generator=generator))
-        return image[0, :, top:top + self.crop, left:left + self.crop]
+        return random_crop(self.image(index), self.crop, seed)[0]
+
+    def image(self, index: int) -> torch.Tensor:
+        """Image ``index`` as 1×3×H×W, decoded (and resized), from the cache when there is one."""
+        return self._decoded[index].float().div(255) if index in self._decoded else self._load(index)
 
     def _load(self, index: int) -> torch.Tensor:
         image = load_image(self.paths[index])

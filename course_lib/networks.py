@@ -15,6 +15,7 @@ image's mean brightness, which a super-resolution network must reproduce.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
 
@@ -109,6 +110,13 @@ class ScaledTanh(nn.Module):
         return (torch.tanh(x) + 1) / 2
 
 
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Reflection-pad the bottom and right of ``x`` to sides that are multiples of ``multiple``
+    (always padding, often by 0: an ``if`` would be frozen into an exported ONNX graph)."""
+    h, w = x.shape[-2:]
+    return nn.functional.pad(x, (0, -w % multiple, 0, -h % multiple), mode="reflect")
+
+
 class TransformerNet(nn.Module):
     """The style transfer network. Input and output: B×3×H×W in [0, 1].
 
@@ -133,9 +141,7 @@ class TransformerNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Sides that are not multiples of 4 are reflection-padded, and the output cropped back."""
         h, w = x.shape[-2:]
-        # always pad (often by 0): an `if` here would be frozen into an exported ONNX graph
-        x = nn.functional.pad(x, (0, -w % 4, 0, -h % 4), mode="reflect")
-        return self.layers(x)[..., :h, :w]
+        return self.layers(pad_to_multiple(x, 4))[..., :h, :w]
 
 
 class SuperResolutionNet(nn.Module):
@@ -191,17 +197,27 @@ class SRCNN(nn.Module):
         return self.layers(resize(x, (h * self.scale, w * self.scale), "bicubic"))
 
 
-ARCHITECTURES = {"style": TransformerNet, "sr": SuperResolutionNet, "srcnn": SRCNN}
+# kind → class; the translation models of notebook 6 live in course_lib.translation
+ARCHITECTURES = {"style": "TransformerNet", "sr": "SuperResolutionNet", "srcnn": "SRCNN",
+                 "pix2pix": "course_lib.translation.Pix2Pix", "cyclegan": "course_lib.translation.CycleGAN"}
+
+
+def architecture(kind: str) -> type:
+    """The network class of ``kind`` (a key of :data:`ARCHITECTURES`)."""
+    if kind not in ARCHITECTURES:
+        raise ValueError(f"kind must be one of {sorted(ARCHITECTURES)}, got {kind!r}")
+    module, _, name = ARCHITECTURES[kind].rpartition(".")
+    return getattr(importlib.import_module(module), name) if module else globals()[name]
 
 
 def build(kind: str, **options) -> nn.Module:
-    """A network by name (``"style"``, ``"sr"`` or ``"srcnn"``) with its options. All its
-    constructor's arguments, defaults included, are recorded in ``.config``, so that a
-    checkpoint can rebuild it and equal networks have equal configs however they were asked for."""
-    if kind not in ARCHITECTURES:
-        raise ValueError(f"kind must be one of {sorted(ARCHITECTURES)}, got {kind!r}")
-    bound = inspect.signature(ARCHITECTURES[kind]).bind(**options)
+    """A network by name (``"style"``, ``"sr"``, ``"srcnn"``, ``"pix2pix"``, ``"cyclegan"``) with
+    its options. All its constructor's arguments, defaults included, are recorded in
+    ``.config``, so that a checkpoint can rebuild it and equal networks have equal configs
+    however they were asked for."""
+    cls = architecture(kind)
+    bound = inspect.signature(cls).bind(**options)
     bound.apply_defaults()
-    model = ARCHITECTURES[kind](**bound.arguments)
+    model = cls(**bound.arguments)
     model.config = {"kind": kind, **{k: list(v) if isinstance(v, tuple) else v for k, v in bound.arguments.items()}}
     return model

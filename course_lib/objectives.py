@@ -103,7 +103,8 @@ def tensor_sha256(tensor: torch.Tensor) -> str:
 class PerceptualObjective(Objective):
     """Eq. 5 (see the module's docstring). ``loss_net`` may be None when only ℓ_pixel and ℓ_TV
     have weight; ``style`` (1×3×H×W), or its Gram matrices ``style_grams``, are needed when
-    λ_s ≠ 0. ``style_layer_weights``: layer → w_j inside ℓ_style (default 1 each).
+    λ_s ≠ 0. ``style_layer_weights`` and ``content_layer_weights``: layer → w_j inside ℓ_style
+    and inside the content term (default 1 each).
 
     ``objective(output, targets, reference)`` gives (total, weighted parts) for an image or a
     batch, with ``targets = objective.targets(y)`` the content activations of y (no gradient);
@@ -117,10 +118,13 @@ class PerceptualObjective(Objective):
                  style_layers: Iterable[str] = STYLE_LAYERS,
                  style_layer_weights: Mapping[str, float] | None = None,
                  input_transform: nn.Module | None = None,
-                 style_grams: Mapping[str, torch.Tensor] | None = None) -> None:
+                 style_grams: Mapping[str, torch.Tensor] | None = None,
+                 content_layer_weights: Mapping[str, float] | None = None) -> None:
         super().__init__()
         self.weights, self.input_transform = weights, input_transform
         self.content_layers = tuple(content_layers) if weights.content else ()
+        self.content_layer_weights = {layer: float((content_layer_weights or {}).get(layer, 1.0))
+                                      for layer in self.content_layers}
         self.style_layer_weights = {layer: float((style_layer_weights or {}).get(layer, 1.0))
                                     for layer in style_layers} if weights.style else {}
         self.style_layers = tuple(k for k, w in self.style_layer_weights.items() if w)
@@ -164,7 +168,8 @@ class PerceptualObjective(Objective):
         if self.content_layers:
             if targets is None:
                 raise ValueError("the content term needs targets=objective.targets(y)")
-            parts["content"] = w.content * sum(feature_loss(feats[k], targets[k]) for k in self.content_layers)
+            parts["content"] = w.content * sum(self.content_layer_weights[k] * feature_loss(feats[k], targets[k])
+                                               for k in self.content_layers)
         if self.style_layers:
             parts["style"] = w.style * style_loss(feats, self.grams, self.style_layer_weights)
         if w.pixel:
@@ -188,7 +193,7 @@ class PerceptualObjective(Objective):
 
     def settings(self) -> dict:
         return {"objective": "perceptual", "weights": asdict(self.weights),
-                "content_layers": list(self.content_layers),
+                "content_layers": self.content_layer_weights,
                 "style_layers": self.style_layer_weights, "style_sha256": self.style_sha256,
                 "loss_net": None if self.loss_net is None else self.loss_net.weights_source,
                 "input_transform": None if self.input_transform is None else self.input_transform.settings()}

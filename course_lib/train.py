@@ -66,13 +66,15 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)  # anything else that defines the run (for its fingerprint)
 
 
-def notebook_config(steps: int, batch_size: int) -> TrainConfig:
+def notebook_config(steps: int, batch_size: int, lr: float = 1e-3,
+                    betas: tuple[float, float] = (0.9, 0.999)) -> TrainConfig:
     """The training settings of the notebooks' runs: ``steps`` of ``batch_size``, every step
     logged, about twenty checkpoints, no sample images, data-loading workers in ``full`` mode."""
     from .config import mode
 
-    return TrainConfig(steps=steps, batch_size=batch_size, log_every=1, checkpoint_every=max(10, steps // 20),
-                       sample_every=10**9, num_workers=0 if mode() == "fast" else 4)
+    return TrainConfig(steps=steps, batch_size=batch_size, lr=lr, betas=betas, log_every=1,
+                       checkpoint_every=max(10, steps // 20), sample_every=10**9,
+                       num_workers=0 if mode() == "fast" else 4)
 
 
 class RunMismatch(ValueError):
@@ -331,7 +333,7 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     if step_fn is not None and list(optimizers) != ["model"]:
         raise ValueError("step_fn works with objectives that have one optimiser")
-    step, history, elapsed = 0, [], 0.0
+    step, history, elapsed, saved_rng = 0, [], 0.0, None
 
     if checkpoint_path.exists() and restart:
         kept = checkpoint_path.with_name(f"checkpoint-replaced-{time.strftime('%Y%m%d-%H%M%S')}.pt")
@@ -349,9 +351,7 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
             optimizer.load_state_dict(state["optimizers"][name])
         scaler.load_state_dict(state["scaler"])
         step, history, elapsed = state["step"], state["history"], state["seconds"]
-        torch.set_rng_state(state["rng"]["torch"].cpu())
-        if device.type == "cuda" and state["rng"].get("cuda"):
-            torch.cuda.set_rng_state_all([s.cpu() for s in state["rng"]["cuda"]])
+        saved_rng = state["rng"]
         if step >= config.steps:
             say(f"Reusing the finished run in {out_dir} ({step} steps, {elapsed / 60:.1f} min of "
                 f"training); nothing to train. Change a setting or the folder to train anew.")
@@ -381,7 +381,11 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
         sampler=ResumableSampler(len(dataset), config.seed, start=step * config.batch_size),
         pin_memory=device.type == "cuda", drop_last=True, worker_init_fn=_worker_ignores_stop_signals,
         persistent_workers=False, prefetch_factor=4 if config.num_workers else None)
-    batches = iter(loader)
+    batches = iter(loader)  # draws its workers' base seed from the RNG: before the RNG is restored
+    if saved_rng is not None:  # the random numbers continue where the checkpoint left them (dropout, ...)
+        torch.set_rng_state(saved_rng["torch"].cpu())
+        if device.type == "cuda" and saved_rng.get("cuda"):
+            torch.cuda.set_rng_state_all([s.cpu() for s in saved_rng["cuda"]])
     began = time.perf_counter()
     bar = progress(total=config.steps, initial=step, desc="training", unit="step")
     bad_run = torch.zeros((), device=device)  # consecutive non-finite steps, counted on the device

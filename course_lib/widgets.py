@@ -34,6 +34,21 @@ def _png(picture) -> bytes:
     return buffer.getvalue()
 
 
+def loss_figure(history: list[dict[str, float]], series: dict[str, str], title: str, ylabel: str = "loss"):
+    """A small log-scale figure of ``history``'s ``series`` (key → label) against the step."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4, 3))
+    ax = figure.subplots()
+    steps = [h["step"] for h in history]
+    for key, label in series.items():
+        ax.plot(steps, [max(h.get(key, 0.0), 1e-12) for h in history], label=label)
+    ax.set(yscale="log", xlabel="step", ylabel=ylabel, title=title)
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
 class StylePanel:
     """Interactive Gatys optimisation. Display it as the last expression of a cell."""
 
@@ -98,17 +113,79 @@ class StylePanel:
         self.plot.layout.display = None
 
     def _loss_figure(self):
-        from matplotlib.figure import Figure
+        return loss_figure(self.history, {k: k for k in ("total", "content", "style", "tv")},
+                           "Gatys objective (eq. 5)", "weighted loss")
 
-        figure = Figure(figsize=(4, 3))
-        ax = figure.subplots()
-        steps = [h["step"] for h in self.history]
-        for key in ("total", "content", "style", "tv"):
-            ax.plot(steps, [max(h.get(key, 0.0), 1e-12) for h in self.history], label=key)
-        ax.set(yscale="log", xlabel="step", ylabel="weighted loss", title="Gatys objective (eq. 5)")
-        ax.legend(fontsize=8)
-        figure.tight_layout()
-        return figure
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+class TranslationPanel:
+    """pix2pix's two weights on a small pre-trained run (notebook 6): log sliders for λ_L1 and
+    λ_GAN; "Train" runs a few more steps of the course's training loop from the current weights
+    with those λ, then shows the translation of a held-out input and both players' losses."""
+
+    def __init__(self, model, dataset, test_input: torch.Tensor, steps: int = 10, batch_size: int = 4) -> None:
+        import copy
+
+        from .translation import PIX2PIX
+
+        self.original, self.dataset, self.test_input = model, dataset, test_input
+        self.model = copy.deepcopy(model)
+        self.batch_size = batch_size
+        log_slider = dict(base=10, continuous_update=False, readout_format=".1e", style=LABELS,
+                          layout=w.Layout(width="420px"))
+        self.l1 = w.FloatLogSlider(value=PIX2PIX.l1, min=-1, max=3, description="L1 λ_L1", **log_slider)
+        self.gan = w.FloatLogSlider(value=PIX2PIX.gan, min=-2, max=2, description="adversarial λ_GAN", **log_slider)
+        self.steps = w.IntSlider(value=steps, min=1, max=200, description="steps per run",
+                                 continuous_update=False, style=LABELS)
+        self.run_button = w.Button(description="Train", button_style="primary", icon="play")
+        self.reset_button = w.Button(description="Start over", icon="undo")
+        self.preview = w.Image(format="png", width=256)
+        self.plot = w.Image(format="png", layout=w.Layout(display="none"))
+        self.log = w.Output()
+        self.history: list[dict[str, float]] = []
+        self.run_button.on_click(self.log.capture()(lambda _: self.run()))
+        self.reset_button.on_click(self.log.capture()(lambda _: self.reset()))
+        self.widget = w.VBox([w.HBox([self.l1, self.gan]), w.HBox([self.steps, self.run_button, self.reset_button]),
+                              w.HBox([self.preview, self.plot]), self.log])
+        self.reset()
+
+    def _show(self) -> None:
+        device = next(self.model.parameters()).device
+        with torch.no_grad():
+            out = self.model.eval()(self.test_input.to(device)).float().cpu()
+        self.preview.value = _png(to_pil(torch.cat([self.test_input.cpu(), out], dim=-1)))
+
+    def reset(self) -> None:
+        """Back to the pre-trained weights."""
+        self.model.load_state_dict(self.original.state_dict())
+        self.history = []
+        self._show()
+        self.plot.layout.display = "none"
+
+    def run(self, steps: int | None = None) -> None:
+        """Train ``steps`` (default: the slider) more steps with the sliders' weights."""
+        import tempfile
+
+        from .train import TrainConfig, train
+        from .translation import Pix2PixObjective, TranslationWeights
+
+        objective = Pix2PixObjective(TranslationWeights(gan=self.gan.value, l1=self.l1.value))
+        config = TrainConfig(steps=steps or self.steps.value, batch_size=self.batch_size, lr=2e-4,
+                             betas=(0.5, 0.999), log_every=1, checkpoint_every=10**9, num_workers=0,
+                             seed=len(self.history))
+        with tempfile.TemporaryDirectory() as folder:
+            history = train(self.model, objective, self.dataset, folder, config,
+                            device=next(self.model.parameters()).device)
+        offset = len(self.history)
+        self.history += [{**h, "step": h["step"] + offset} for h in history]
+        self._show()
+        self.plot.value = _png(self._loss_figure())
+        self.plot.layout.display = None
+
+    def _loss_figure(self):
+        return loss_figure(self.history, {"generator_total": "generator", "D": "discriminator"}, "both players")
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)

@@ -108,7 +108,7 @@ plt.show()
 # network is `build("sr", **choices("paper").sr_network())`.
 
 # %%
-shipped = {name: load_model(name) for name in shipped_models()}
+shipped = {name: load_model(name) for name in shipped_models() if name.startswith("sr")}
 for name, model in shipped.items():
     record = torch.load(shipped_models()[name], weights_only=True)["training"]
     print(f"{name:24} {record['steps']:>6} steps, {record['seconds'] / 60:4.0f} min on {record['device']}")

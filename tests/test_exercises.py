@@ -190,3 +190,12 @@ def test_a_closure_that_returns_nothing_is_reported(capsys):
         return closure
     check("closure", silent, exercise=exercises.closure_exercise())
     assert "closure: FAIL, it raised" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["receptive_field", "generator_loss", "discriminator_loss", "cycle_loss"])
+def test_translation_exercises_catch_their_mistakes(name, capsys):
+    exercise = exercises.EXERCISES[name]
+    assert check(name, exercise.reference) is exercise.reference
+    for mistake, hint in exercise.mistakes:
+        check(name, mistake)
+        assert f"{name}: FAIL, {hint}" in capsys.readouterr().out

@@ -58,3 +58,28 @@ def test_changing_the_image_starts_over(panel):
     panel.run_button.click()
     panel.content.value = "dog"
     assert panel.history == [] and panel.image is None
+
+
+def test_translation_panel_trains_with_the_sliders_weights(tmp_path):
+    import numpy as np
+    import torch
+
+    from course_lib.networks import build
+    from course_lib.translation import PairedDataset
+    from course_lib.widgets import TranslationPanel
+
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    torch.manual_seed(0)
+    model = build("pix2pix", width=4, depth=5, d_width=4)
+    dataset = PairedDataset(sorted(tmp_path.glob("*.png")), crop=32, task="colorize")
+    panel = TranslationPanel(model, dataset, dataset[(0, 0)][0].unsqueeze(0), steps=2, batch_size=2)
+    before = panel.preview.value
+    panel.gan.value = 0.5
+    panel.run_button.click()
+    assert len(panel.history) == 2 and "D" in panel.history[-1] and panel.preview.value != before
+    assert panel.plot.layout.display is None
+    panel.reset_button.click()
+    assert panel.history == [] and panel.preview.value == before
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), panel.original.state_dict().values()))

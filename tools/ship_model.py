@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("name")
     parser.add_argument("--command", required=True, help="the command that trained it")
+    parser.add_argument("--half", action="store_true", help="store the weights in float16 (half the size)")
     parser.add_argument("--device", default=f"CPU ({platform.processor() or platform.machine()}), "
                                               f"{torch.get_num_threads()} threads")
     args = parser.parse_args(argv)
@@ -39,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
               "fingerprint": state.get("fingerprint"), "torch": str(torch.__version__)}
     target = ROOT / "course_lib" / "models" / f"{args.name}.pt"
     with atomic_write(target) as tmp:
-        torch.save({"model": state["model"], "model_config": state["model_config"], "training": record}, tmp)
+        weights = {k: v.half() if args.half and v.is_floating_point() else v for k, v in state["model"].items()}
+        torch.save({"model": weights, "model_config": state["model_config"], "training": record}, tmp)
     print(f"{target}: {target.stat().st_size / 2**20:.1f} MB, {record['steps']} steps, "
           f"{record['seconds'] / 60:.0f} min")
     return 0
