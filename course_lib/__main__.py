@@ -76,6 +76,13 @@ def _download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _samples(args: argparse.Namespace) -> int:
+    for kind in data.KINDS:
+        for path in data.fallback_images(kind, Path(args.folder) / kind):
+            print(path)
+    return 0
+
+
 def _training_images(folder: str) -> list[Path]:
     paths = data.list_images(Path(folder))
     if not paths:
@@ -171,7 +178,7 @@ def _train_pix2pix(args: argparse.Namespace) -> int:
 
     device = _device(args)
     dataset = PairedDataset(_training_images(args.data), crop=args.image_size, task=args.task, cache=args.cache_images,
-                            resize=args.resize)
+                            resize=args.resize, reverse=args.reverse)
     weights = TranslationWeights(gan=args.gan, l1=args.l1, feature_matching=args.feature_matching, vgg=args.vgg)
     loss_net = None
     if args.vgg:
@@ -392,6 +399,11 @@ def parser() -> argparse.ArgumentParser:
 
     commands.add_parser("info", help="print the device, mode and data source in use").set_defaults(run=_info)
 
+    samples = commands.add_parser("samples", help="write the offline sample images (scikit-image and scikit-learn "
+                                                  "photos, generated patterns) into FOLDER/{content,styles,train}")
+    samples.add_argument("folder", help="where to write them")
+    samples.set_defaults(run=_samples)
+
     get = commands.add_parser("download", help="download manifest entries into the cache")
     get.add_argument("names", nargs="*", help="entries to fetch (none: list them)")
     get.set_defaults(run=_download)
@@ -456,6 +468,8 @@ def parser() -> argparse.ArgumentParser:
                                                   "right), or of photos with --task")
     tp.add_argument("--task", choices=TASKS, default=None,
                     help="make the inputs from photos: Canny edges, greyscale, or shrunk ×4 and enlarged")
+    tp.add_argument("--reverse", action="store_true",
+                    help="side-by-side pairs: translate right to left (facades: label map → photo)")
     tp.add_argument("--resize", type=_positive, default=None,
                     help="with --task: scale each photo's shorter side to this before cropping")
     _training_options(tp, 80_000, 256, batch_size=1, lr=2e-4, beta1=0.5)

@@ -131,9 +131,9 @@ def _generated_styles(size: int = 512) -> dict[str, np.ndarray]:
     return {"swirls": (swirl * 255).astype(np.uint8), "cells": (mosaic * 255).astype(np.uint8)}
 
 
-def fallback_images(kind: str) -> list[Path]:
-    """Offline images for ``kind``, written once as PNG into the cache."""
-    folder = config.cache_dir() / "fallback" / kind
+def fallback_images(kind: str, folder: Path | None = None) -> list[Path]:
+    """Offline images for ``kind``, written once as PNG into ``folder`` (default: the cache)."""
+    folder = Path(folder) if folder is not None else config.cache_dir() / "fallback" / kind
     if not list_images(folder):
         arrays = _generated_styles() if kind == "styles" else _sample_photos(kind)
         folder.mkdir(parents=True, exist_ok=True)

@@ -411,21 +411,21 @@ class PairedDataset(torch.utils.data.Dataset):
     """(input, target) pairs: for a ``task``, random crops of photos and :func:`make_input` of
     them; without a task, image files that hold the pair side by side (input left, target
     right), as the pix2pix datasets (facades, edges2shoes, …) store them, cropped at the same
-    place in both halves. ``resize``: photos are first scaled so their shorter side is this
-    (for a task), so that a crop holds more of the scene."""
+    place in both halves; ``reverse`` swaps them (right → left). ``resize``: photos are first
+    scaled so their shorter side is this (for a task), so that a crop holds more of the scene."""
 
     def __init__(self, paths: list[Path], crop: int, task: str | None = None, cache: bool = True,
-                 resize: int | None = None) -> None:
+                 resize: int | None = None, reverse: bool = False) -> None:
         if task is not None and task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-        self.task, self.crop = task, crop
+        self.task, self.crop, self.reverse = task, crop, reverse
         self.files = CropDataset(paths, crop, resize=resize if task else None, cache=cache)
 
     def __len__(self) -> int:
         return len(self.files)
 
     def settings(self) -> dict:
-        return {**self.files.settings(), "task": self.task}
+        return {**self.files.settings(), "task": self.task, "reverse": self.reverse}
 
     def __getitem__(self, key) -> tuple[torch.Tensor, torch.Tensor]:
         if self.task:
@@ -438,7 +438,7 @@ class PairedDataset(torch.utils.data.Dataset):
         if min(pair.shape[-2:]) < self.crop:
             pair = resize(pair, self.crop, "bilinear", which="shorter")
         window = random_crop(pair, self.crop, seed)
-        return window[:3], window[3:]
+        return (window[3:], window[:3]) if self.reverse else (window[:3], window[3:])
 
 
 class UnpairedDataset(torch.utils.data.Dataset):

@@ -184,7 +184,7 @@ def test_same_name_in_two_folders_is_refused(tmp_path):
 
 def test_manifest_is_package_data_and_complete():
     items = downloads.manifest()
-    assert {"styles", "content", "train", "sr"} <= {i.kind for i in items.values()}
+    assert {"styles", "content", "train", "sr", "translation"} <= {i.kind for i in items.values()}
     for item in items.values():
         assert item.url.startswith(("https://", "http://")) and item.licence and item.attribution
         assert item.sha256 is None or (len(item.sha256) == 64 and int(item.sha256, 16) >= 0)

@@ -140,3 +140,42 @@ def test_srcnn_trains_through_the_same_commands(sr_folder, tmp_path, capsys, mon
     code, out, err = run_cli(capsys, "eval-sr", "--model", tmp_path / "srcnn" / "checkpoint.pt", "--scale", "4",
                              "--sets", sr_folder)
     assert code == 0 and json.loads(out)["sets"]["set"]["images"] == 2, err
+
+
+SHIPPED_SR = {"sr4-pixel": 4, "sr8-pixel": 8, "srcnn4": 4, "srcnn8": 8, "sr4-feat-random-vgg": 4,
+              "sr8-feat-random-vgg": 8}
+
+
+def test_shipped_models_load_by_name_with_their_training_record():
+    from course_lib.train import load_model, shipped_models
+
+    assert set(SHIPPED_SR) <= set(shipped_models())
+    for name, scale in SHIPPED_SR.items():
+        model = load_model(name)
+        assert model.scale == scale and not model.training
+        record = torch.load(shipped_models()[name], weights_only=True)["training"]
+        assert record["steps"] > 0 and "train-sr" in record["command"] and record["device"]
+        assert shipped_models()[name].stat().st_size <= 10 * 2**20
+
+
+@pytest.mark.parametrize("name", ["sr4-pixel", "sr8-pixel"])
+def test_shipped_output_follows_input_brightness(name):
+    """Two copies of an image at different brightness: the outputs' mean brightness differs as
+    the inputs' does (within 0.05), the property instance normalisation would destroy."""
+    from course_lib.train import load_model
+
+    model = load_model(name)
+    texture = resize(torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0)), (32, 32), "bicubic") * 0.2
+    dark, bright = texture + 0.1, texture + 0.7
+    with torch.no_grad():
+        difference = (model(bright).mean() - model(dark).mean()).item()
+    assert abs(difference - (bright.mean() - dark.mean()).item()) < 0.05
+
+
+@needs_shared
+@pytest.mark.parametrize("name, scale, bicubic", [("sr4-pixel", 4, 28.43), ("sr8-pixel", 8, 24.40)])
+def test_shipped_pixel_models_beat_bicubic_on_set5(name, scale, bicubic):
+    from course_lib.train import load_model
+
+    result = evaluate(load_model(name), SHARED / "sr" / "Set5", scale)
+    assert result["psnr"] >= bicubic + 0.5, result

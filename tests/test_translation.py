@@ -102,6 +102,8 @@ def test_side_by_side_pairs(tmp_path):
     Image.fromarray(np.concatenate([left, right], 1)).save(tmp_path / "ab.png")
     x, y = PairedDataset([tmp_path / "ab.png"], crop=32)[(0, 1)]
     assert x.max() == 0 and y.min() == 1
+    x, y = PairedDataset([tmp_path / "ab.png"], crop=32, reverse=True)[(0, 1)]
+    assert x.min() == 1 and y.max() == 0
 
 
 def test_unpaired_dataset(photos):
