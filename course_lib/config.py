@@ -134,13 +134,14 @@ class Preset:
     batch_size: int  # training batch (paper: 4)
     sr_crop: int  # HR crop side for super-resolution (paper: 288)
     sr_steps: int  # super-resolution training iterations (paper: 200k)
+    sr_sets: int  # how many benchmark sets notebook 5 scores (Set5, Set14, BSD100)
 
 
 PRESETS: dict[str, Preset] = {
     "fast": Preset(image_size=96, style_size=128, gatys_steps=30, train_steps=20,
-                   batch_size=2, sr_crop=96, sr_steps=20),
+                   batch_size=2, sr_crop=96, sr_steps=20, sr_sets=1),
     "full": Preset(image_size=256, style_size=512, gatys_steps=500, train_steps=40_000,
-                   batch_size=4, sr_crop=288, sr_steps=200_000),
+                   batch_size=4, sr_crop=288, sr_steps=200_000, sr_sets=3),
 }
 PAPER = PRESETS["full"]  # the paper's schedules: the defaults of the command line
 
@@ -170,4 +171,6 @@ def describe() -> str:
     folder = data_dir()
     source = f"COURSE_DATA={folder}" if folder else "downloads / packaged samples"
     extra = os.environ.get("COURSE_PRESET", "").strip()
-    return f"device={device()}  mode={mode()}{f' ({extra})' if extra else ''}  data={source}"
+    where = device()
+    threads = f" ({torch.get_num_threads()} threads)" if where.type == "cpu" else ""
+    return f"device={where}{threads}  mode={mode()}{f' ({extra})' if extra else ''}  data={source}"

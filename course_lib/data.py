@@ -143,11 +143,11 @@ def fallback_images(kind: str, folder: Path | None = None) -> list[Path]:
 
 
 def fingerprint_files(paths: list[Path]) -> str:
-    """A SHA-256 over the files' names, sizes and modification times: changes when the data does."""
+    """A SHA-256 over the files' names and sizes: changes when the data does, but not when the
+    same files are copied or downloaded again (new modification times), so a run still resumes."""
     digest = hashlib.sha256()
     for path in paths:
-        stat = path.stat()
-        digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        digest.update(f"{path.name}\0{path.stat().st_size}\n".encode())
     return digest.hexdigest()
 
 

@@ -20,13 +20,11 @@ from torch.utils import benchmark
 from .gatys import stylize
 from .vgg import VGGFeatures
 
-# Johnson et al. 2016, Table 1 (GTX Titan X): seconds, and the speed-ups at 500 iterations as the
-# paper prints them (computing them from the rounded times gives 1057×, 1097×, 1021× instead).
-PAPER_TABLE1 = {
-    256: {"gatys": {100: 3.17, 300: 9.52, 500: 15.86}, "ours": 0.015, "speedup": {500: 1060}},
-    512: {"gatys": {100: 10.97, 300: 32.91, 500: 54.85}, "ours": 0.05, "speedup": {500: 1026}},
-    1024: {"gatys": {100: 42.89, 300: 128.66, 500: 214.44}, "ours": 0.21, "speedup": {500: 1042}},
-}
+# Johnson et al. 2016, Table 1 (GTX Titan X): the feed-forward network's seconds per image, and the
+# speed-ups at 500 L-BFGS iterations as the paper prints them (computing them from its rounded
+# times gives 1057×, 1097×, 1021× instead).
+PAPER_TABLE1 = {256: {"ours": 0.015, "speedup": {500: 1060}}, 512: {"ours": 0.05, "speedup": {500: 1026}},
+                1024: {"ours": 0.21, "speedup": {500: 1042}}}
 PAPER_FPS_512 = 20  # "20 FPS" at 512×512, paper §4.1
 
 

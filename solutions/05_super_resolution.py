@@ -124,8 +124,8 @@ try:
 except (FileNotFoundError, data.DownloadError) as err:
     print(f"Benchmark sets unavailable ({err}); using sample photos, NOT comparable with the paper.")
     sets = {"samples": data.fallback_images("content")[0].parent}
-scored = sets if config.mode() == "full" else dict([next(iter(sets.items()))])
-print("scored here:", ", ".join(scored), "" if config.mode() == "full" else "(fast mode: the first set only)")
+scored = dict(list(sets.items())[:preset.sr_sets])
+print("scored here:", ", ".join(scored), "" if len(scored) == len(sets) else f"(the first {len(scored)} of {len(sets)})")
 
 # %% [markdown]
 # ## Exercise 2: SRCNN's forward pass

@@ -1,5 +1,7 @@
 """Where images come from: the data folder, the offline fallback, the benchmark sets, crops."""
 
+import time
+
 import numpy as np
 import pytest
 from helpers import SHARED, needs_shared
@@ -93,3 +95,10 @@ def test_crop_dataset(tmp_path):
     before = crops.settings()["files_sha256"]
     Image.fromarray(np.ones((50, 81, 3), np.uint8)).save(tmp_path / "wide.png")
     assert crops.settings()["files_sha256"] != before  # the data changed: another fingerprint
+    copy = tmp_path / "copy"  # the same files copied (new modification times): the same fingerprint
+    copy.mkdir()
+    for path in crops.paths:
+        time.sleep(0.01)
+        (copy / path.name).write_bytes(path.read_bytes())
+    assert data.CropDataset([copy / p.name for p in crops.paths], crop=32).settings()["files_sha256"] == \
+        crops.settings()["files_sha256"]
