@@ -8,6 +8,7 @@ Ctrl-C or SIGTERM during training saves a checkpoint and exits with 130 or 143.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import inspect
 import json
 import sys
@@ -100,6 +101,24 @@ def _first_example(dataset, seed: int):
     raise ValueError("none of the training images can be read")
 
 
+def _initialise(model, source: str) -> dict:
+    """``--init``: start ``model`` from the weights of a checkpoint or a shipped model (to
+    fine-tune it, e.g. at a lower learning rate). Returns what the run's fingerprint records."""
+    from .objectives import tensor_sha256
+    from .train import load_checkpoint, resolve_model
+
+    path = resolve_model(source)
+    state = load_checkpoint(path)
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError) as err:
+        raise ValueError(f"{path}: its weights do not fit this network ({str(err).splitlines()[0]}); "
+                         f"give the network options it was trained with") from None
+    weights = "".join(f"{k}:{tensor_sha256(v)}" for k, v in sorted(state["model"].items()))
+    return {"init": {"from": path.name, "step": state.get("step", state.get("training", {}).get("steps")),
+                     "weights_sha256": hashlib.sha256(weights.encode()).hexdigest()}}
+
+
 def _fit(args: argparse.Namespace, model, objective, dataset, sample, device) -> int:
     """Run course_lib.train.train with the shared command-line options."""
     from .train import TrainConfig, train
@@ -107,7 +126,8 @@ def _fit(args: argparse.Namespace, model, objective, dataset, sample, device) ->
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, betas=(args.beta1, 0.999),
                       checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
                       seed=args.seed, num_workers=args.workers, amp=args.amp,
-                      channels_last=not args.no_channels_last, compile=args.compile)
+                      channels_last=not args.no_channels_last, compile=args.compile,
+                      extra=_initialise(model, args.init) if args.init else {})
     history = train(model, objective, dataset, args.out, cfg, device=device, sample_input=sample,
                     restart=args.restart)
     if history:
@@ -339,6 +359,9 @@ def _training_options(p: argparse.ArgumentParser, steps: int, image_size: int, b
     p.add_argument("--out", required=True, help="folder for checkpoint.pt and samples/; rerun to resume")
     p.add_argument("--restart", action="store_true",
                    help="start over even if --out holds a checkpoint (which is kept under another name)")
+    p.add_argument("--init", default=None, metavar="MODEL",
+                   help="start from the weights of a checkpoint.pt or a shipped model (fine-tuning, "
+                        "e.g. with a lower --lr); a resumed run keeps its own weights")
     p.add_argument("--steps", type=_positive, default=steps, help="iterations (paper: %(default)s)")
     p.add_argument("--image-size", type=_positive, default=image_size, help="training crop side (paper: %(default)s)")
     p.add_argument("--batch-size", type=_positive, default=batch_size, help="batch size (paper: %(default)s)")

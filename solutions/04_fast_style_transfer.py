@@ -193,6 +193,9 @@ train_step = check("train_step", train_step, exercise=exercises.train_step_exerc
 #
 # `fast` mode trains a handful of steps on small crops: enough to see the losses move, not to
 # learn a style. `full` mode runs the paper's schedule (40,000 steps of 4 images at 256×256).
+# The outputs stored with this notebook come from a longer run on a 2-core CPU than `fast` mode
+# makes, so that a style shows: 2,000 steps of 2 crops at 128² (the set-up cell's banner prints
+# the settings; README.md, *Stored outputs*, gives the command).
 
 # %%
 objective = FunctionObjective(make_objective(loss_net, style_image, STYLE_WEIGHTS),

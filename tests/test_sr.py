@@ -179,3 +179,21 @@ def test_shipped_pixel_models_beat_bicubic_on_set5(name, scale, bicubic):
 
     result = evaluate(load_model(name), SHARED / "sr" / "Set5", scale)
     assert result["psnr"] >= bicubic + 0.5, result
+
+
+def test_fine_tuning_starts_from_given_weights(sr_folder, sr_model, tmp_path, capsys, monkeypatch):
+    from course_lib.train import load_checkpoint
+
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    common = ("train-sr", "--scale", "4", "--loss", "pixel", "--data", sr_folder, "--image-size", "32",
+              "--batch-size", "2", "--workers", "0", "--lr", "1e-9")
+    code, _, err = run_cli(capsys, *common, "--init", sr_model, "--out", tmp_path / "tuned", "--steps", "1")
+    assert code == 0, err
+    before, after = load_checkpoint(sr_model), load_checkpoint(tmp_path / "tuned" / "checkpoint.pt")
+    assert after["fingerprint"]["train"]["extra"]["init"]["step"] == 3
+    for name, value in before["model"].items():  # one step at lr 1e-9 from the given weights
+        if value.is_floating_point() and "running" not in name:
+            assert torch.allclose(value, after["model"][name], atol=1e-6), name
+    code, _, err = run_cli(capsys, *common, "--init", sr_model, "--out", tmp_path / "x8", "--steps", "1",
+                           "--scale", "8")
+    assert code == 1 and "do not fit this network" in err
