@@ -13,6 +13,14 @@ ROOT_ARG := $(if $(filter 0,$(shell id -u)),--allow-root)  # containers and CI r
 PYTEST_ARGS ?=
 NOTEBOOKS ?= solutions/*.ipynb  # e.g. NOTEBOOKS="solutions/0[1-3]*.ipynb"
 
+# Kernels run in the notebook's folder: relative COURSE_DATA / COURSE_CACHE paths are made absolute here.
+ifdef COURSE_DATA
+export COURSE_DATA := $(abspath $(COURSE_DATA))
+endif
+ifdef COURSE_CACHE
+export COURSE_CACHE := $(abspath $(COURSE_CACHE))
+endif
+
 .PHONY: lab test setup notebooks clean
 
 lab: $(STAMP)

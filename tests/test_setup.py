@@ -82,3 +82,13 @@ def test_lab_command_serves_jupyterlab(tmp_path):
             proc.wait()
     with pytest.raises(OSError):  # stopped: nothing answers any more
         DIRECT.open(f"http://127.0.0.1:{port}/api/status", timeout=2)
+
+
+def test_make_passes_data_folders_as_absolute_paths():
+    """Kernels run in the notebook's folder, so `COURSE_DATA=../shared/data make notebooks`
+    must hand them an absolute path."""
+    env = dict(os.environ, COURSE_DATA="../shared/data", COURSE_CACHE="cache-here")
+    out = subprocess.run(["make", "-p", "-n", "clean"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=True).stdout
+    assert f"COURSE_DATA := {os.path.normpath(ROOT / '../shared/data')}" in out
+    assert f"COURSE_CACHE := {ROOT / 'cache-here'}" in out
