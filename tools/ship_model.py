@@ -6,7 +6,8 @@ Writes ``course_lib/models/NAME.pt`` (package data; ``data/models`` links to it)
 network's weights, its ``model_config``, and a ``training`` record read from the checkpoint:
 steps, wall time, the training settings, the data's fingerprint, the device and the command
 that produced it (rerun that command with ``--steps`` equal to the recorded steps to repeat the
-run, or continue the original checkpoint). The optimiser state is left out.
+run, or continue the original checkpoint). A run started with ``--init`` also records the run it
+started from (``--init-checkpoint``). The optimiser state is left out.
 """
 
 from __future__ import annotations
@@ -33,17 +34,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--half", action="store_true", help="store the weights in float16 (half the size)")
     parser.add_argument("--device", default=f"CPU ({platform.processor() or platform.machine()}), "
                                               f"{torch.get_num_threads()} threads")
+    parser.add_argument("--init-checkpoint", type=Path, default=None,
+                        help="for a run started with --init: the checkpoint it started from, recorded too")
     args = parser.parse_args(argv)
     state = load_checkpoint(args.checkpoint)
     record = {"steps": state["step"], "seconds": round(state["seconds"]), "device": args.device,
               "command": args.command, "train_config": state.get("train_config"),
               "fingerprint": state.get("fingerprint"), "torch": str(torch.__version__)}
+    if args.init_checkpoint:
+        first = load_checkpoint(args.init_checkpoint)
+        record["init"] = {"steps": first["step"], "seconds": round(first["seconds"]),
+                          "train_config": first.get("train_config"), "fingerprint": first.get("fingerprint")}
     target = ROOT / "course_lib" / "models" / f"{args.name}.pt"
     with atomic_write(target) as tmp:
         weights = {k: v.half() if args.half and v.is_floating_point() else v for k, v in state["model"].items()}
         torch.save({"model": weights, "model_config": state["model_config"], "training": record}, tmp)
-    print(f"{target}: {target.stat().st_size / 2**20:.1f} MB, {record['steps']} steps, "
-          f"{record['seconds'] / 60:.0f} min")
+    first = record.get("init", {"steps": 0, "seconds": 0})
+    print(f"{target}: {target.stat().st_size / 2**20:.1f} MB, {first['steps'] + record['steps']} steps, "
+          f"{(first['seconds'] + record['seconds']) / 60:.0f} min")
     return 0
 
 
