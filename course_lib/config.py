@@ -117,7 +117,7 @@ def progress(*args, **kwargs):
     if os.environ.get("COURSE_PROGRESS", "auto").strip().lower() == "text":
         from tqdm import tqdm
 
-        kwargs.setdefault("mininterval", 5.0)  # a few lines, not hundreds, in a stored output
+        kwargs.setdefault("mininterval", 30.0)  # a few lines, not hundreds, in a stored output
     else:
         from tqdm.auto import tqdm
     return tqdm(*args, **kwargs)
@@ -172,5 +172,6 @@ def describe() -> str:
     source = f"COURSE_DATA={folder}" if folder else "downloads / packaged samples"
     extra = os.environ.get("COURSE_PRESET", "").strip()
     where = device()
-    threads = f" ({torch.get_num_threads()} threads)" if where.type == "cpu" else ""
+    count = torch.get_num_threads()
+    threads = f" ({count} thread{'s' * (count != 1)})" if where.type == "cpu" else ""
     return f"device={where}{threads}  mode={mode()}{f' ({extra})' if extra else ''}  data={source}"

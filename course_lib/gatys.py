@@ -103,7 +103,7 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, loss_net: VGGFeatures
                 raise FloatingPointError(f"loss became non-finite at step {step} ({parts}); lower lr or "
                                          f"the weights ({weights})")
             history.append({"step": step, **parts, "seconds": time.perf_counter() - began})
-            bar.set_postfix(total=f"{parts['total']:.4g}")
+            bar.set_postfix(total=f"{parts['total']:.4g}", refresh=False)
             if callback and (step % callback_every == 0 or step == steps):
                 callback(step, image.detach().clamp(0, 1), parts)
     except KeyboardInterrupt:

@@ -228,6 +228,15 @@ def resolve_model(name_or_path: str | os.PathLike) -> Path:
                             f"name (shipped: {', '.join(shipped) or 'none'})")
 
 
+def training_record(name_or_path: str | os.PathLike) -> dict:
+    """How a shipped model was trained (its ``training`` record, see ``tools/ship_model.py``),
+    with ``total_steps`` and ``total_seconds`` counting the run a fine-tuned model started from."""
+    record = torch.load(resolve_model(name_or_path), weights_only=True)["training"]
+    first = record.get("init", {"steps": 0, "seconds": 0})
+    return {**record, "total_steps": first["steps"] + record["steps"],
+            "total_seconds": first["seconds"] + record["seconds"]}
+
+
 def load_model(path: str | os.PathLike, device: torch.device | str = "cpu",
                kinds: tuple[str, ...] | None = None) -> nn.Module:
     """The trained network stored in a checkpoint (or a shipped model's name), in eval mode.
@@ -440,7 +449,7 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
                     values.update({"total": sum(v.item() for v in losses.values())} if len(losses) == 1
                                   else {f"{g}_total": v.item() for g, v in losses.items()})
                     history.append({"step": step, **values, "seconds": elapsed + time.perf_counter() - began})
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()})
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
                 if sample_input is not None and (step % config.sample_every == 0 or last):
                     _save_sample(model, sample_input, out_dir / "samples" / f"step_{step:06d}.jpg", device)
                 if checkpoint_due:

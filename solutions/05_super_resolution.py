@@ -56,7 +56,7 @@ from course_lib.networks import SRCNN, build
 from course_lib.objectives import FunctionObjective, source_sha256
 from course_lib.plots import loss_curves
 from course_lib.sr import evaluate, match_histogram, upscale
-from course_lib.train import load_model, notebook_config, run_folder, shipped_models, train
+from course_lib.train import load_model, notebook_config, run_folder, shipped_models, train, training_record
 from course_lib.vgg import VGGFeatures
 
 device, preset = course_lib.setup()
@@ -110,8 +110,8 @@ plt.show()
 # %%
 shipped = {name: load_model(name) for name in shipped_models() if name.startswith("sr")}
 for name, model in shipped.items():
-    record = torch.load(shipped_models()[name], weights_only=True)["training"]
-    print(f"{name:24} {record['steps']:>6} steps, {record['seconds'] / 60:4.0f} min on {record['device']}")
+    record = training_record(name)  # a fine-tuned model: its steps include the run it started from
+    print(f"{name:24} {record['total_steps']:>6} steps, {record['total_seconds'] / 60:4.0f} min on {record['device']}")
 
 # %% [markdown]
 # The benchmark sets: Set5, Set14 and BSD100 (or its 68-image subset BSD68, where only that is

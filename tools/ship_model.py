@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from course_lib.files import atomic_write  # noqa: E402
-from course_lib.train import load_checkpoint  # noqa: E402
+from course_lib.train import load_checkpoint, training_record  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     with atomic_write(target) as tmp:
         weights = {k: v.half() if args.half and v.is_floating_point() else v for k, v in state["model"].items()}
         torch.save({"model": weights, "model_config": state["model_config"], "training": record}, tmp)
-    first = record.get("init", {"steps": 0, "seconds": 0})
-    print(f"{target}: {target.stat().st_size / 2**20:.1f} MB, {first['steps'] + record['steps']} steps, "
-          f"{(first['seconds'] + record['seconds']) / 60:.0f} min")
+    shipped = training_record(target)
+    print(f"{target}: {target.stat().st_size / 2**20:.1f} MB, {shipped['total_steps']} steps, "
+          f"{shipped['total_seconds'] / 60:.0f} min")
     return 0
 
 
