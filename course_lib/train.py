@@ -231,7 +231,7 @@ def resolve_model(name_or_path: str | os.PathLike) -> Path:
 def training_record(name_or_path: str | os.PathLike) -> dict:
     """How a shipped model was trained (its ``training`` record, see ``tools/ship_model.py``),
     with ``total_steps`` and ``total_seconds`` counting the run a fine-tuned model started from."""
-    record = torch.load(resolve_model(name_or_path), weights_only=True)["training"]
+    record = load_checkpoint(resolve_model(name_or_path))["training"]
     first = record.get("init", {"steps": 0, "seconds": 0})
     return {**record, "total_steps": first["steps"] + record["steps"],
             "total_seconds": first["seconds"] + record["seconds"]}
