@@ -34,7 +34,7 @@ setup: $(STAMP)
 # Instructors: after editing solutions/ (either file of a pair), sync the pairs, store fresh
 # outputs (run where the outputs should come from: a GPU for full mode) and rebuild notebooks/.
 # NOTEBOOKS= picks which solutions to re-run; all pairs are synced and all students rebuilt,
-# except student notebooks with uncommitted edits, which are kept (FORCE=1 replaces them).
+# except student notebooks edited since they were generated, which are kept (FORCE=1 replaces them).
 notebooks: $(STAMP)
 	$(BIN)/jupytext --sync solutions/*.ipynb
 	for nb in $(NOTEBOOKS); do \

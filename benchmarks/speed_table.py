@@ -27,6 +27,8 @@ def main() -> None:
     parser.add_argument("--gatys-steps", type=int, default=5, help="L-BFGS iterations timed per size")
     parser.add_argument("--min-run-time", type=float, default=2.0, help="seconds of forward passes timed per size")
     parser.add_argument("--markdown", action="store_true", help="also print the table as markdown")
+    parser.add_argument("--vgg-weights", default="auto", help="the loss network's weights (speed does not depend "
+                                                             "on them; the JSON names them): caffe, imagenet, random, auto")
     args = parser.parse_args()
 
     import torch
@@ -39,13 +41,14 @@ def main() -> None:
     device = config.device()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        loss_net = VGGFeatures(weights=None).to(device)
+        loss_net = VGGFeatures(weights=args.vgg_weights).to(device)
     torch.manual_seed(0)
     rows = table1(build("style"), loss_net, device, sizes=args.sizes, gatys_steps=args.gatys_steps,
                   min_run_time=args.min_run_time)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
         f"CPU, {torch.get_num_threads()} threads"
-    print(json.dumps({"device": str(device), "device_name": name, "torch": torch.__version__, "rows": rows}))
+    print(json.dumps({"device": str(device), "device_name": name, "torch": torch.__version__,
+                      "vgg_weights": loss_net.identity, "rows": rows}))
     if args.markdown:
         print(markdown(rows, name))
 

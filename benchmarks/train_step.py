@@ -100,7 +100,7 @@ def run_course(args, queue) -> None:
     device = config.device()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        loss_net = VGGFeatures(weights=None).to(device)
+        loss_net = VGGFeatures(weights=args.vgg_weights).to(device)
     torch.manual_seed(0)
     objective = PerceptualObjective(loss_net, torch.rand(1, 3, args.size, args.size, device=device))
     dataset = data.CropDataset(data.list_images(Path(args.data)), crop=args.size, resize=args.size) \
@@ -161,7 +161,7 @@ def run_baseline(args, queue) -> None:
     mse_loss = torch.nn.MSELoss()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        features = load_vgg("vgg16", None)[0].features
+        features = load_vgg("vgg16", args.vgg_weights)[0]
     slices = [features[a:b].to(device) for a, b in ((0, 4), (4, 9), (9, 16), (16, 23))]
     for s in slices:
         s.requires_grad_(False)
@@ -252,6 +252,8 @@ def main() -> None:
     parser.add_argument("--no-channels-last", action="store_true", help="the course's loop without channels_last")
     parser.add_argument("--no-cudnn-benchmark", action="store_true", help="the course's loop without cudnn.benchmark")
     parser.add_argument("--baseline", action="store_true", help="also time the fast_neural_style step")
+    parser.add_argument("--vgg-weights", default="auto", help="the loss network's weights, for both sides (speed does "
+                                                             "not depend on them; the JSON names them)")
     args = parser.parse_args()
     import torch
 
@@ -264,7 +266,7 @@ def main() -> None:
         if args.baseline:
             baseline.append(_in_child(run_baseline, args))
     result = {"size": args.size, "batch": args.batch, "steps": args.steps, "runs": args.runs,
-              "device": str(device), "torch": torch.__version__,
+              "device": str(device), "torch": torch.__version__, "vgg_weights": args.vgg_weights,
               "device_name": torch.cuda.get_device_name() if device.type == "cuda" else f"{os.cpu_count()} CPU cores",
               "threads": torch.get_num_threads(),
               "settings": {"amp": args.amp, "compile": args.compile, "channels_last": not args.no_channels_last,

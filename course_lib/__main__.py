@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import inspect
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -43,10 +44,35 @@ def _positive(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 0, got {text}")
+    return value
+
+
 def _positive_float(text: str) -> float:
-    value = float(text)
+    value = _weight(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _weight(text: str) -> float:
+    """A loss weight or σ: a finite number ≥ 0 (NaN, inf and negatives are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _weight(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
     return value
 
 
@@ -60,7 +86,16 @@ def _device(args: argparse.Namespace):
 
 
 def _info(args: argparse.Namespace) -> int:
-    print(config.describe())
+    from .vgg import load_vgg
+
+    for name, value in config.settings().items():
+        print(f"{name:19} {value}")
+    _, source, preprocessing = load_vgg("vgg16", config.vgg_weights())
+    print(f"{'loss network':19} {source}")
+    if preprocessing == "caffe":
+        from .caffe_vgg import LICENCE, SHA256
+
+        print(f"{'  sha256':19} {SHA256} (its 13 convolutions, checked on every read)\n{'  credit':19} {LICENCE}")
     return 0
 
 
@@ -137,13 +172,17 @@ def _fit(args: argparse.Namespace, model, objective, dataset, sample, device) ->
     return 0
 
 
+def _given(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
 def _train_style(args: argparse.Namespace) -> int:
     import torch
 
     from .choices import choices
     from .images import load_image
     from .networks import build
-    from .objectives import LossWeights, PerceptualObjective
+    from .objectives import LossWeights, PerceptualObjective, style_weights
     from .vgg import VGGFeatures
 
     device = _device(args)
@@ -151,7 +190,9 @@ def _train_style(args: argparse.Namespace) -> int:
     dataset = data.CropDataset(_training_images(args.data), crop=args.image_size, resize=args.image_size,
                                cache=args.cache_images)
     loss_net = VGGFeatures(weights=args.vgg_weights or config.vgg_weights()).to(device)
-    weights = LossWeights(content=args.content_weight, style=args.style_weight, tv=args.tv_weight)
+    d = style_weights(loss_net)  # options not given take the loss network's defaults
+    weights = LossWeights(content=_given(args.content_weight, d.content), style=_given(args.style_weight, d.style),
+                          tv=_given(args.tv_weight, d.tv))
     objective = PerceptualObjective(loss_net, style, weights, content_layers=(args.content_layer,))
     torch.manual_seed(args.seed)
     network = choices("paper").style_network() if args.paper else {"upsampling": args.upsampling, "norm": args.norm}
@@ -166,7 +207,7 @@ def _train_sr(args: argparse.Namespace) -> int:
 
     from .choices import choices
     from .networks import build
-    from .objectives import SR_WEIGHTS, PerceptualObjective
+    from .objectives import PerceptualObjective, sr_weights
     from .sr import Degradation
     from .vgg import VGGFeatures
 
@@ -179,7 +220,8 @@ def _train_sr(args: argparse.Namespace) -> int:
     loss_net = VGGFeatures(("relu2_2",), weights=args.vgg_weights or config.vgg_weights()).to(device) \
         if args.loss == "feat" else None
     degradation = Degradation(args.scale, args.blur)
-    objective = PerceptualObjective(loss_net, weights=replace(SR_WEIGHTS[args.loss], tv=args.tv_weight),
+    defaults = sr_weights(args.loss, loss_net)
+    objective = PerceptualObjective(loss_net, weights=replace(defaults, tv=_given(args.tv_weight, defaults.tv)),
                                     input_transform=degradation)
     torch.manual_seed(args.seed)
     model = build("srcnn", scale=args.scale) if args.arch == "srcnn" else \
@@ -259,7 +301,10 @@ def _pairs(source: str, target: str, suffix: str, overwrite: bool) -> list[tuple
     if not source_path.exists():
         raise FileNotFoundError(f"{source_path}: no such file or folder")
     if source_path.is_dir():
-        pairs = [(p, target_path / f"{p.stem}{suffix}") for p in data.list_images(source_path)]
+        found = data.list_images(source_path)
+        stems = [p.stem for p in found]  # a.png and a.jpg both kept: a_png.jpg, a_jpg.jpg
+        pairs = [(p, target_path / (f"{p.stem}_{p.suffix[1:]}{suffix}" if stems.count(p.stem) > 1 else
+                                    f"{p.stem}{suffix}")) for p in found]
         if not pairs:
             raise FileNotFoundError(f"{source_path}: no images in it")
         if not overwrite and target_path.exists() and target_path.resolve() == source_path.resolve():
@@ -300,6 +345,11 @@ def _eval_sr(args: argparse.Namespace) -> int:
     if model is not None and model.scale != args.scale:
         raise ValueError(f"{args.model} upscales ×{model.scale}, not ×{args.scale}")
     folders = [Path(f) for f in args.sets] if args.sets else list(data.sr_sets().values())
+    names = [folder.name for folder in folders]
+    clashes = sorted({str(f) for f in folders if names.count(f.name) > 1})
+    if clashes:
+        raise ValueError(f"--sets {' '.join(clashes)}: the results are keyed by folder name, and these share one; "
+                         f"score them in separate runs")
     results = {folder.name: evaluate(model, folder, args.scale, args.blur, args.match_histogram)
                for folder in folders}
     for name, r in results.items():
@@ -325,7 +375,8 @@ def _stylize(args: argparse.Namespace) -> int:
 
     device = _device(args)
     model = load_model(args.model, device, kinds=("style",))
-    for path_in, path_out in _pairs(args.input, args.output, ".jpg", args.overwrite):
+    pairs = _pairs(args.input, args.output, ".jpg", args.overwrite)
+    for path_in, path_out in pairs:
         image = load_image(path_in, max_size=args.max_size, min_side=MIN_INPUT_SIDE)
         h, w = image.shape[-2:]
         tile = args.tile or auto_tile(model, h, w, device)
@@ -342,11 +393,20 @@ def _stylize(args: argparse.Namespace) -> int:
                 output = tiled(model, image, tile)
         print(save_image(output, path_out))
     if args.export_onnx:
+        from .files import atomic_write
+        from .train import resolve_model
+
+        onnx_path = Path(args.export_onnx)
+        kept = {p.resolve() for p, _ in pairs} | {Path(resolve_model(args.model)).resolve()}
+        if onnx_path.exists() and onnx_path.resolve() in kept and not args.overwrite:
+            raise ValueError(f"--export-onnx {onnx_path} is an input or the model itself: it would be overwritten; "
+                             f"choose another path")
         dummy = torch.rand(1, 3, 256, 256, device=device)
-        torch.onnx.export(model, dummy, args.export_onnx, input_names=["image"], output_names=["stylized"],
-                          dynamic_axes={"image": {2: "height", 3: "width"}, "stylized": {2: "height", 3: "width"}},
-                          dynamo=False)
-        say(f"ONNX model written to {args.export_onnx}")
+        with atomic_write(onnx_path) as tmp:
+            torch.onnx.export(model, dummy, str(tmp), input_names=["image"], output_names=["stylized"],
+                              dynamic_axes={"image": {2: "height", 3: "width"}, "stylized": {2: "height", 3: "width"}},
+                              dynamo=False)
+        say(f"ONNX model written to {onnx_path}")
     return 0
 
 
@@ -366,7 +426,7 @@ def _training_options(p: argparse.ArgumentParser, steps: int, image_size: int, b
     p.add_argument("--image-size", type=_positive, default=image_size, help="training crop side (paper: %(default)s)")
     p.add_argument("--batch-size", type=_positive, default=batch_size, help="batch size (paper: %(default)s)")
     p.add_argument("--lr", type=_positive_float, default=lr, help="Adam learning rate (paper: %(default)s)")
-    p.add_argument("--beta1", type=float, default=beta1, help="Adam's β1 (paper: %(default)s)")
+    p.add_argument("--beta1", type=_fraction, default=beta1, help="Adam's β1 (paper: %(default)s)")
     p.add_argument("--checkpoint-every", type=_positive, default=defaults.checkpoint_every,
                    help="steps between checkpoints")
     p.add_argument("--sample-every", type=_positive, default=defaults.sample_every,
@@ -385,12 +445,17 @@ def _training_options(p: argparse.ArgumentParser, steps: int, image_size: int, b
                         "(default: COURSE_VGG_WEIGHTS, else auto)")
 
 
-def _network_options(p: argparse.ArgumentParser, network, tv_weight: float) -> None:
+def _weights_help(table: dict) -> str:
+    return "; ".join(f"{name} {value}" for name, value in table.items())
+
+
+def _network_options(p: argparse.ArgumentParser, network, tv_weights: dict) -> None:
     """The options of the paper's transformation networks (style, super-resolution)."""
     from .networks import NORMS, UPSAMPLINGS
 
-    p.add_argument("--tv-weight", type=float, default=tv_weight,
-                   help="λ_TV (the paper picks 1e-6..1e-4, in 0-255 units)")
+    p.add_argument("--tv-weight", type=_weight, default=None,
+                   help=f"λ_TV; default by loss network: {_weights_help(tv_weights)} (the paper picks 1e-6..1e-4 "
+                        f"for 0-255 images)")
     p.add_argument("--upsampling", choices=UPSAMPLINGS, default=_default(network, "upsampling"),
                    help="nearest+conv (no checkerboard) or the paper's stride-1/2 conv")
     p.add_argument("--norm", choices=sorted(NORMS), default=_default(network, "norm"),
@@ -413,14 +478,17 @@ def _match_histogram_option(p: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     from .networks import SuperResolutionNet, TransformerNet
-    from .translation import GAN_MODES, PIX2PIX, TASKS, CycleGAN, Pix2Pix
     from .objectives import SR_WEIGHTS, STYLE_WEIGHTS
+    from .translation import GAN_MODES, PIX2PIX, TASKS, CycleGAN, Pix2Pix
     from .vgg import CONTENT_LAYERS
+
+    style_defaults = {part: {name: getattr(w, part) for name, w in STYLE_WEIGHTS.items()}
+                      for part in ("content", "style", "tv")}
 
     top = _Parser(prog="python -m course_lib", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    commands.add_parser("info", help="print the device, mode and data source in use").set_defaults(run=_info)
+    commands.add_parser("info", help="print every setting in force and the loss network with its source and hash").set_defaults(run=_info)
 
     samples = commands.add_parser("samples", help="write the offline sample images (scikit-image and scikit-learn "
                                                   "photos, generated patterns) into FOLDER/{content,styles,train}")
@@ -436,10 +504,12 @@ def parser() -> argparse.ArgumentParser:
     ts.add_argument("--style", required=True, help="style image")
     ts.add_argument("--data", required=True, help="folder of training images (paper: COCO 2014 train)")
     _training_options(ts, PAPER.train_steps, PAPER.image_size)
-    _network_options(ts, TransformerNet, STYLE_WEIGHTS.tv)
+    _network_options(ts, TransformerNet, style_defaults["tv"])
     ts.add_argument("--style-size", type=_positive, default=PAPER.style_size, help="longer side of the style image")
-    ts.add_argument("--content-weight", type=float, default=STYLE_WEIGHTS.content, help="λ_c, feature loss")
-    ts.add_argument("--style-weight", type=float, default=STYLE_WEIGHTS.style, help="λ_s, style loss at relu1_2..relu4_3")
+    ts.add_argument("--content-weight", type=_weight, default=None,
+                    help=f"λ_c, feature loss; default by loss network: {_weights_help(style_defaults['content'])}")
+    ts.add_argument("--style-weight", type=_weight, default=None, help=f"λ_s, style loss at relu1_2..relu4_3; default "
+                                                                     f"by loss network: {_weights_help(style_defaults['style'])}")
     ts.add_argument("--content-layer", default=CONTENT_LAYERS[0],
                     help="layer of the feature loss (paper: relu2_2; the authors' code: relu3_3)")
     ts.add_argument("--width", type=_positive, default=_default(TransformerNet, "width"),
@@ -456,8 +526,9 @@ def parser() -> argparse.ArgumentParser:
                      help="per-pixel loss, or feature loss at relu2_2")
     tsr.add_argument("--data", required=True, help="folder of training images (paper: 10k COCO images)")
     _training_options(tsr, PAPER.sr_steps, PAPER.sr_crop)
-    _network_options(tsr, SuperResolutionNet, SR_WEIGHTS["pixel"].tv)
-    tsr.add_argument("--blur", type=float, default=1.0, help="σ of the Gaussian blur before downsampling (paper: %(default)s)")
+    _network_options(tsr, SuperResolutionNet, {"pixel": SR_WEIGHTS["pixel"].tv,
+                                               **{f"feat/{k}": w.tv for k, w in SR_WEIGHTS["feat"].items()}})
+    tsr.add_argument("--blur", type=_weight, default=1.0, help="σ of the Gaussian blur before downsampling (paper: %(default)s)")
     tsr.add_argument("--arch", choices=("sr", "srcnn"), default="sr",
                      help="the paper's network, or the SRCNN baseline (Dong et al. 2014)")
     tsr.add_argument("--paper", action="store_true",
@@ -478,7 +549,7 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--scale", type=int, choices=(2, 4, 8), required=True, help="upscaling factor")
     ev.add_argument("--sets", nargs="+", default=None,
                     help="folders of HR images (default: the benchmark sets of COURSE_DATA or the cache)")
-    ev.add_argument("--blur", type=float, default=0.0,
+    ev.add_argument("--blur", type=_weight, default=0.0,
                     help="σ of a Gaussian blur before the bicubic downsampling (0: the standard benchmark LR)")
     ev.add_argument("--markdown", action="store_true", help="print a markdown table instead of JSON")
     ev.add_argument("--device", default=None, help="cuda, mps or cpu")
@@ -496,11 +567,11 @@ def parser() -> argparse.ArgumentParser:
     tp.add_argument("--resize", type=_positive, default=None,
                     help="with --task: scale each photo's shorter side to this before cropping")
     _training_options(tp, 80_000, 256, batch_size=1, lr=2e-4, beta1=0.5)
-    tp.add_argument("--l1", type=float, default=PIX2PIX.l1, help="λ_L1 (paper: %(default)s)")
-    tp.add_argument("--gan", type=float, default=PIX2PIX.gan, help="λ_GAN; 0 trains with L1 alone")
-    tp.add_argument("--feature-matching", type=float, default=PIX2PIX.feature_matching,
+    tp.add_argument("--l1", type=_weight, default=PIX2PIX.l1, help="λ_L1 (paper: %(default)s)")
+    tp.add_argument("--gan", type=_weight, default=PIX2PIX.gan, help="λ_GAN; 0 trains with L1 alone")
+    tp.add_argument("--feature-matching", type=_weight, default=PIX2PIX.feature_matching,
                     help="λ_FM, pix2pixHD's feature matching (pix2pixHD: 10)")
-    tp.add_argument("--vgg", type=float, default=PIX2PIX.vgg, help="λ_VGG, pix2pixHD's VGG loss (pix2pixHD: 10)")
+    tp.add_argument("--vgg", type=_weight, default=PIX2PIX.vgg, help="λ_VGG, pix2pixHD's VGG loss (pix2pixHD: 10)")
     tp.add_argument("--scales", type=_positive, default=_default(Pix2Pix, "scales"),
                     help="discriminators at 1, 1/2, 1/4 ... resolution (pix2pixHD: 3)")
     tp.add_argument("--width", type=_positive, default=_default(Pix2Pix, "width"), help="U-Net's first channels")
@@ -516,12 +587,12 @@ def parser() -> argparse.ArgumentParser:
     tc.add_argument("--a", required=True, help="folder of images of domain A (e.g. photos)")
     tc.add_argument("--b", required=True, help="folder of images of domain B (e.g. paintings)")
     _training_options(tc, 200_000, 256, batch_size=1, lr=2e-4, beta1=0.5)
-    tc.add_argument("--cycle", type=float, default=10.0, help="λ_cyc (paper: %(default)s)")
-    tc.add_argument("--identity", type=float, default=5.0, help="λ_identity, 0.5·λ_cyc (paper, some tasks: %(default)s)")
+    tc.add_argument("--cycle", type=_weight, default=10.0, help="λ_cyc (paper: %(default)s)")
+    tc.add_argument("--identity", type=_weight, default=5.0, help="λ_identity, 0.5·λ_cyc (paper, some tasks: %(default)s)")
     tc.add_argument("--width", type=_positive, default=_default(CycleGAN, "width"),
                     help="generators' first channels (Johnson et al.'s network)")
     tc.add_argument("--blocks", type=_positive, default=9, help="residual blocks (paper: 9 at 256², 6 at 128²)")
-    tc.add_argument("--pool", type=int, default=50, help="history of generated images (paper: %(default)s)")
+    tc.add_argument("--pool", type=_non_negative, default=50, help="history of generated images (paper: %(default)s)")
     tc.add_argument("--d-width", type=_positive, default=_default(CycleGAN, "d_width"),
                     help="the PatchGANs' first channels (paper: %(default)s)")
     tc.add_argument("--resize", type=_positive, default=None, help="scale each image's shorter side to this first")

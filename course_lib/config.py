@@ -11,7 +11,9 @@
 ``COURSE_CACHE``
     Where downloads, fallback images and training runs go. Default: ``~/.cache/course_lib``.
 ``COURSE_VGG_WEIGHTS``
-    The loss network's weights: ``imagenet``, ``random``, ``auto`` or a file (see :mod:`course_lib.vgg`).
+    The loss network's weights: ``caffe`` (the paper's VGG-16), ``imagenet`` (torchvision's),
+    ``random``, ``auto`` (the default: the first of these that can be had) or a file (see
+    :mod:`course_lib.vgg`).
 ``COURSE_PROGRESS``
     ``auto`` (tqdm's notebook or terminal bar) or ``text`` (a plain text bar, whose last state
     is what a stored notebook output shows).
@@ -33,7 +35,7 @@ import torch
 
 MODES = ("fast", "full")
 DEVICES = ("cuda", "cuda:N", "mps", "cpu")
-VGG_WEIGHTS = ("auto", "imagenet", "random")
+VGG_WEIGHTS = ("auto", "caffe", "imagenet", "random")
 
 
 class SettingError(ValueError):
@@ -103,8 +105,8 @@ def cache_dir() -> Path:
 
 
 def vgg_weights() -> str:
-    """``COURSE_VGG_WEIGHTS``: ``imagenet``, ``random``, ``auto`` (the default: ImageNet when it
-    can be had, otherwise a loudly announced random init), or an existing weights file."""
+    """``COURSE_VGG_WEIGHTS``: ``caffe``, ``imagenet``, ``random``, ``auto`` (the default: the
+    paper's network, else torchvision's, else a random init said plainly), or a weights file."""
     value = os.environ.get("COURSE_VGG_WEIGHTS", "").strip() or "auto"
     if value not in VGG_WEIGHTS and not Path(value).expanduser().is_file():
         raise SettingError(f"COURSE_VGG_WEIGHTS={value!r} is neither one of {', '.join(VGG_WEIGHTS)} "
@@ -112,9 +114,20 @@ def vgg_weights() -> str:
     return value
 
 
+PROGRESS = ("auto", "text")
+
+
+def progress_setting() -> str:
+    """``COURSE_PROGRESS``: ``auto`` (the default) or ``text``."""
+    value = os.environ.get("COURSE_PROGRESS", "").strip().lower() or "auto"
+    if value not in PROGRESS:
+        raise SettingError(f"COURSE_PROGRESS={value!r}; use one of {', '.join(PROGRESS)}")
+    return value
+
+
 def progress(*args, **kwargs):
     """A tqdm progress bar: tqdm.auto's, or a plain text one when ``COURSE_PROGRESS=text``."""
-    if os.environ.get("COURSE_PROGRESS", "auto").strip().lower() == "text":
+    if progress_setting() == "text":
         from tqdm import tqdm
 
         kwargs.setdefault("mininterval", 30.0)  # a few lines, not hundreds, in a stored output
@@ -159,17 +172,28 @@ def preset(name: str | None = None) -> Preset:
     for item in text.split(","):
         key, _, value = item.partition("=")
         key = key.strip()
-        if key not in Preset.__dataclass_fields__ or not value.strip().isdigit():
-            raise SettingError(f"COURSE_PRESET={text!r}: {item.strip()!r} is not field=whole number with a field "
+        if key not in Preset.__dataclass_fields__ or not value.strip().isdigit() or int(value) <= 0:
+            raise SettingError(f"COURSE_PRESET={text!r}: {item.strip()!r} is not field=positive whole number with a field "
                                f"among {', '.join(Preset.__dataclass_fields__)}")
         changes[key] = int(value)
     return replace(base, **changes)
+
+
+def settings() -> dict[str, str]:
+    """Every setting of the course as it is in force now (``python -m course_lib info`` prints them)."""
+    folder = data_dir()
+    return {"COURSE_DEVICE": str(device()), "COURSE_MODE": mode(),
+            "COURSE_DATA": str(folder) if folder else "(unset: downloads / packaged samples)",
+            "COURSE_CACHE": str(cache_dir()), "COURSE_VGG_WEIGHTS": vgg_weights(),
+            "COURSE_PROGRESS": progress_setting(),
+            "COURSE_PRESET": ", ".join(f"{k}={v}" for k, v in vars(preset()).items())}
 
 
 def describe() -> str:
     """One line naming the device, the mode and the data source, for the top of a notebook."""
     folder = data_dir()
     source = f"COURSE_DATA={folder}" if folder else "downloads / packaged samples"
+    preset()  # an invalid COURSE_PRESET is an error here, never printed as if applied
     extra = os.environ.get("COURSE_PRESET", "").strip()
     where = device()
     count = torch.get_num_threads()

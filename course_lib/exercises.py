@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from . import losses
-from .vgg import IMAGENET_MEAN, IMAGENET_STD
+from .caffe_vgg import MEAN_BGR
 
 Fn = TypeVar("Fn", bound=Callable)
 
@@ -81,24 +81,23 @@ def _tv_one_axis(images: torch.Tensor, dim: int) -> torch.Tensor:
     return d.pow(2).sum(dim=(1, 2, 3)).mean()
 
 
-def imagenet_normalize(images: torch.Tensor) -> torch.Tensor:
-    """(x − mean) / std per channel, with ImageNet's mean and standard deviation: what VGG saw
-    in training, and what :class:`course_lib.vgg.VGGFeatures` does to every input."""
-    mean = images.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = images.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return (images - mean) / std
+def caffe_preprocess(images: torch.Tensor) -> torch.Tensor:
+    """The paper's network's input (the Caffe VGG-16): RGB → BGR, values 0–255, the mean pixel
+    (B, G, R) = (103.939, 116.779, 123.68) subtracted, no division by a standard deviation:
+    what :class:`course_lib.vgg.VGGFeatures` does to every input with ``weights="caffe"``."""
+    return images.flip(1) * 255 - images.new_tensor(MEAN_BGR).view(1, 3, 1, 1)
 
 
-def _normalize_mistakes():
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return [(lambda x: x, "the images are not normalised: VGG was trained on (x − mean) / std with ImageNet's "
-                          "per-channel mean and standard deviation, and its features are meaningless without it"),
-            (lambda x: x - mean, "you subtracted the mean but did not divide by the standard deviation"),
-            (lambda x: x / std, "you divided by the standard deviation but did not subtract the mean first"),
-            (lambda x: (x - std) / mean, "the mean and the standard deviation are swapped"),
-            (lambda x: x * 255 - mean * 255, "the course's images are in [0, 1]: normalise them as they are, "
-                                             "with the mean and std given for [0, 1]")]
+def _preprocess_mistakes():
+    mean = torch.tensor(MEAN_BGR).view(1, 3, 1, 1)
+    return [(lambda x: x, "the images are not preprocessed: the Caffe VGG-16 was trained on BGR values in 0-255 "
+                          "minus the mean pixel, and its features are meaningless without it"),
+            (lambda x: x * 255 - mean, "the channels are still in RGB order: flip them to BGR (x.flip(1)) first"),
+            (lambda x: x.flip(1) - mean / 255, "the values stay in [0, 1]: the Caffe network saw 0-255, so multiply "
+                                              "by 255 before subtracting the mean"),
+            (lambda x: x.flip(1) * 255 - mean.flip(1), "the mean is in RGB order: (103.939, 116.779, 123.68) is "
+                                                      "(B, G, R), the order of the flipped channels"),
+            (lambda x: x.flip(1) * 255, "the mean pixel is not subtracted")]
 
 
 def _style_inputs():
@@ -130,7 +129,8 @@ EXERCISES: dict[str, Exercise] = {
                              "Frobenius norm: .sum() over the C×C entries, then the mean over the batch"),
                             (lambda f, g: sum((losses.gram_matrix(f[k]) - g[k]).norm(dim=(1, 2)).mean() for k in g),
                              "the Frobenius norm is squared in ℓ_style: ‖G(ŷ) − G(y)‖²_F, the sum of squared entries")]),
-    "imagenet_normalize": Exercise(imagenet_normalize, lambda: (_features(2, 3, 6, 6, seed=1),), _normalize_mistakes()),
+    "caffe_preprocess": Exercise(caffe_preprocess, lambda: (_features(2, 3, 6, 6, seed=1).sigmoid(),),
+                                 _preprocess_mistakes()),
     "tv_loss": Exercise(losses.tv_loss, lambda: (_features(2, 3, 7, 9, seed=1),),
                         [(lambda x: _tv_one_axis(x, -1), "your TV has only the horizontal differences; add the "
                                                          "vertical ones, x[..., 1:, :] − x[..., :-1, :]"),

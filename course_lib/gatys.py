@@ -16,7 +16,7 @@ import torch
 
 from .config import progress as progress_bar
 from .config import say
-from .objectives import STYLE_WEIGHTS, LossWeights, PerceptualObjective
+from .objectives import LossWeights, PerceptualObjective, style_weights
 from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGGFeatures
 
 LossFn = Callable[[torch.Tensor], tuple[torch.Tensor, dict]]
@@ -35,7 +35,7 @@ def make_closure(optimizer: torch.optim.Optimizer, image: torch.Tensor, loss_fn:
 
 
 def stylize(content: torch.Tensor, style: torch.Tensor, *, loss_net: VGGFeatures,
-            weights: LossWeights = STYLE_WEIGHTS, steps: int = 500, optimizer: str = "lbfgs",
+            weights: LossWeights | None = None, steps: int = 500, optimizer: str = "lbfgs",
             lr: float | None = None, init: str | torch.Tensor = "content",
             content_layers: Iterable[str] = CONTENT_LAYERS, style_layers: Iterable[str] = STYLE_LAYERS,
             style_layer_weights: Mapping[str, float] | None = None, project: bool = False,
@@ -60,6 +60,7 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, loss_net: VGGFeatures
     """
     device = next(loss_net.buffers()).device
     content, style = content.to(device), style.to(device)
+    weights = style_weights(loss_net) if weights is None else weights
     if objective is None:
         eq5 = PerceptualObjective(loss_net, style, weights, content_layers, style_layers, style_layer_weights)
         targets = eq5.targets(content)

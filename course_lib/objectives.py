@@ -33,8 +33,9 @@ Parts = dict[str, torch.Tensor]
 
 @dataclass(frozen=True)
 class LossWeights:
-    """λ_c, λ_s, λ_TV (and λ_pixel) of eq. 5. The defaults are the course's for style transfer
-    (images in [0, 1]; the paper picks λ_TV between 1e-6 and 1e-4 for its 0-255 images)."""
+    """λ_c, λ_s, λ_TV (and λ_pixel) of eq. 5, for images in [0, 1] and ℓ_style as the paper
+    writes it (a squared Frobenius norm). Their right values depend on the loss network's
+    activation scale: :func:`style_weights` and :func:`sr_weights` give each network's."""
 
     content: float = 1.0
     style: float = 5.0
@@ -42,9 +43,39 @@ class LossWeights:
     pixel: float = 0.0
 
 
-STYLE_WEIGHTS = LossWeights()
+# One place for the default weights, per loss-network family (VGGFeatures.preprocessing).
+# "caffe", the paper's network, sees 0-255 images: its activations are ~100× those of a
+# torchvision-normalised network, its Gram losses ~10⁸×. The paper's own numbers (the authors'
+# code: content 1, style 5 on the mean over the C_j² Gram entries, TV 1e-6, for 0-255 images)
+# give a loss of ~10⁷, where torch's L-BFGS (absolute tolerances, first step 1/|g|₁) stalls or
+# diverges. So the paper's balance is kept and scaled by 1e-6: λ_c = 1e-6; λ_s = 1.5e-10 gives
+# ℓ_style the authors' weight at the content image (their 5/C_j² per layer ≈ 1.6e-10 of the
+# Frobenius sum here); λ_TV = 1e-6 · 255² · 1e-6 = 6.5e-8 is their 1e-6 on [0, 1] images.
+# "imagenet" (torchvision's weights, and the random network, whose fan-in init keeps that
+# scale): the course's weights since its start.
+STYLE_WEIGHTS = {"caffe": LossWeights(content=1e-6, style=1.5e-10, tv=6.5e-8),
+                 "imagenet": LossWeights(content=1.0, style=5.0, tv=1e-5)}
 SR_WEIGHTS = {"pixel": LossWeights(content=0.0, style=0.0, tv=1e-6, pixel=1.0),  # §4.2, ℓ_pixel
-              "feat": LossWeights(content=1.0, style=0.0, tv=1e-6)}              # §4.2, ℓ_feat at relu2_2
+              "feat": {"caffe": LossWeights(content=1e-6, style=0.0, tv=6.5e-8),  # §4.2, ℓ_feat at relu2_2
+                       "imagenet": LossWeights(content=1.0, style=0.0, tv=1e-6)}}
+
+
+def _family(loss_net: VGGFeatures | str | None) -> str:
+    name = loss_net if isinstance(loss_net, str) or loss_net is None else loss_net.preprocessing
+    return "caffe" if name == "caffe" else "imagenet"
+
+
+def style_weights(loss_net: VGGFeatures | str | None) -> LossWeights:
+    """The default λ of eq. 5 for style transfer with ``loss_net`` (or its family's name)."""
+    return STYLE_WEIGHTS[_family(loss_net)]
+
+
+def sr_weights(loss: str, loss_net: VGGFeatures | str | None = None) -> LossWeights:
+    """The default λ for super-resolution with ``loss`` (``pixel`` or ``feat``) and ``loss_net``."""
+    if loss not in SR_WEIGHTS:
+        raise ValueError(f"loss must be one of {', '.join(SR_WEIGHTS)}, got {loss!r}")
+    weights = SR_WEIGHTS[loss]
+    return weights if isinstance(weights, LossWeights) else weights[_family(loss_net)]
 
 
 class Objective(nn.Module):
@@ -114,13 +145,14 @@ class PerceptualObjective(Objective):
     """
 
     def __init__(self, loss_net: VGGFeatures | None = None, style: torch.Tensor | None = None,
-                 weights: LossWeights = STYLE_WEIGHTS, content_layers: Iterable[str] = CONTENT_LAYERS,
+                 weights: LossWeights | None = None, content_layers: Iterable[str] = CONTENT_LAYERS,
                  style_layers: Iterable[str] = STYLE_LAYERS,
                  style_layer_weights: Mapping[str, float] | None = None,
                  input_transform: nn.Module | None = None,
                  style_grams: Mapping[str, torch.Tensor] | None = None,
                  content_layer_weights: Mapping[str, float] | None = None) -> None:
         super().__init__()
+        weights = style_weights(loss_net) if weights is None else weights
         self.weights, self.input_transform = weights, input_transform
         self.content_layers = tuple(content_layers) if weights.content else ()
         self.content_layer_weights = {layer: float((content_layer_weights or {}).get(layer, 1.0))
@@ -143,7 +175,10 @@ class PerceptualObjective(Objective):
                 with torch.no_grad():
                     feats = loss_net(style.to(device), self.style_layers)
                 style_grams = {layer: gram_matrix(feats[layer]) for layer in self.style_layers}
-            self.style_sha256 = tensor_sha256(torch.cat([style_grams[k].flatten() for k in self.style_layers]))
+            # the image's pixels when given (the same on every machine; Gram matrices differ in
+            # their last bits between CPUs, which would refuse to resume a run elsewhere)
+            self.style_sha256 = tensor_sha256(style) if style is not None else \
+                tensor_sha256(torch.cat([style_grams[k].flatten() for k in self.style_layers]))
             for layer in self.style_layers:  # buffers: they follow .to(device/dtype)
                 self.register_buffer(f"gram_{layer}", style_grams[layer])
 
@@ -195,5 +230,5 @@ class PerceptualObjective(Objective):
         return {"objective": "perceptual", "weights": asdict(self.weights),
                 "content_layers": self.content_layer_weights,
                 "style_layers": self.style_layer_weights, "style_sha256": self.style_sha256,
-                "loss_net": None if self.loss_net is None else self.loss_net.weights_source,
+                "loss_net": None if self.loss_net is None else self.loss_net.identity,
                 "input_transform": None if self.input_transform is None else self.input_transform.settings()}

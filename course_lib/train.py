@@ -345,8 +345,13 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
     step, history, elapsed, saved_rng = 0, [], 0.0, None
 
     if checkpoint_path.exists() and restart:
-        kept = checkpoint_path.with_name(f"checkpoint-replaced-{time.strftime('%Y%m%d-%H%M%S')}.pt")
-        os.replace(checkpoint_path, kept)
+        stamp, n = time.strftime('%Y%m%d-%H%M%S'), 1
+        kept = checkpoint_path.with_name(f"checkpoint-replaced-{stamp}.pt")
+        while kept.exists():  # two restarts within a second: never overwrite a kept file
+            n += 1
+            kept = checkpoint_path.with_name(f"checkpoint-replaced-{stamp}-{n}.pt")
+        os.link(checkpoint_path, kept)  # fails rather than replace an existing file
+        checkpoint_path.unlink()
         say(f"Starting over; the previous checkpoint is kept as {kept}.")
     elif checkpoint_path.exists() and resume:
         state = load_checkpoint(checkpoint_path, device)

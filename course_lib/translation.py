@@ -346,7 +346,7 @@ class Pix2PixObjective(Objective):
 
     def settings(self) -> dict:
         return {"objective": "pix2pix", "weights": asdict(self.weights), "mode": self.mode,
-                "loss_net": None if self.perceptual is None else self.perceptual.loss_net.weights_source,
+                "loss_net": None if self.perceptual is None else self.perceptual.loss_net.identity,
                 "own_losses": [source_sha256(f) for f in (self.generator_fn, self.discriminator_fn) if f]}
 
 

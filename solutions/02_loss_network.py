@@ -67,34 +67,37 @@ vgg = VGGFeatures(relus, weights=config.vgg_weights()).to(device)
 print(vgg.features[:5])
 
 # %% [markdown]
-# VGG was trained on images normalised channel by channel with ImageNet's mean
-# (0.485, 0.456, 0.406) and standard deviation (0.229, 0.224, 0.225), for pixel values in
-# [0, 1]. Fed anything else, its features are not the ones it learned.
+# The paper's loss network is the original VGG-16 of Simonyan & Zisserman, trained in Caffe.
+# It saw images as Caffe loads them: channels in **BGR** order, values **0–255**, with the
+# ImageNet mean pixel (B, G, R) = (103.939, 116.779, 123.68) subtracted, and no division by a
+# standard deviation. Fed anything else, its features are not the ones it learned.
+# (torchvision's retrained VGG-16 expects RGB in [0, 1], normalised by mean and std instead:
+# each network has its own preprocessing.)
 #
-# **Exercise 1.** Normalise a B×3×H×W batch in [0, 1]: (x − mean) / std per channel. Return a
-# new tensor; do not change the input.
+# **Exercise 1.** Preprocess a B×3×H×W RGB batch in [0, 1] for the Caffe VGG-16. Return a new
+# tensor; do not change the input.
 
 # %%
-def imagenet_normalize(images: torch.Tensor) -> torch.Tensor:
-    ### BEGIN SOLUTION hint: make the mean and std tensors of shape 1×3×1×1 so they broadcast
-    mean = torch.tensor([0.485, 0.456, 0.406], device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225], device=images.device).view(1, 3, 1, 1)
-    return (images - mean) / std
+def caffe_preprocess(images: torch.Tensor) -> torch.Tensor:
+    ### BEGIN SOLUTION hint: flip the channel dimension (dim 1), scale, then subtract a 1×3×1×1 mean
+    mean = torch.tensor([103.939, 116.779, 123.68], device=images.device).view(1, 3, 1, 1)
+    return images.flip(1) * 255 - mean
     ### END SOLUTION
 
 
 # %%
-imagenet_normalize = check("imagenet_normalize", imagenet_normalize)
+caffe_preprocess = check("caffe_preprocess", caffe_preprocess)
 
 # %% [markdown]
-# With your normalisation, run a 256×256 image through VGG's layers one by one
-# (`vgg.features` is torchvision's `nn.Sequential`). Each block halves the resolution and (up
-# to 512) doubles the channels. The last line checks that this agrees with `VGGFeatures`.
+# With your preprocessing, run a 256×256 image through VGG's layers one by one
+# (`vgg.features` is an `nn.Sequential`). Each block halves the resolution and (up to 512)
+# doubles the channels. The last line checks that this agrees with `VGGFeatures`, which
+# applies the preprocessing of whichever weights it loaded (`vgg.normalize`).
 
 # %%
 # NBVAL_CHECK_OUTPUT
 image = torch.rand(1, 3, 256, 256, generator=torch.Generator().manual_seed(0)).to(device)
-x = imagenet_normalize(image)
+x = caffe_preprocess(image) if vgg.preprocessing == "caffe" else vgg.normalize(image)
 with torch.no_grad():
     for name, layer in zip(layer_names("vgg16"), vgg.features):
         x = layer(x)
@@ -213,12 +216,18 @@ tv_loss = check("tv_loss", tv_loss)
 
 # %%
 def reconstruct(image: torch.Tensor, layer: str, loss_of_features) -> torch.Tensor:
-    """Optimise noise until ``loss_of_features(activations at layer) + 1e-6·TV`` is minimal."""
+    """Optimise noise until ``loss_of_features(activations at layer)``, divided by its value at
+    the noise (so every layer, and every network's activation scale, starts at 1), + 1e-6·TV
+    is minimal."""
+    noise = torch.rand(image.shape, generator=torch.Generator().manual_seed(0)).to(device)
+    with torch.no_grad():
+        start = float(loss_of_features(vgg(noise, (layer,))[layer]))
+
     def objective(candidate):
-        total = loss_of_features(vgg(candidate, (layer,))[layer]) + 1e-6 * tv_loss(candidate)
+        total = loss_of_features(vgg(candidate, (layer,))[layer]) / start + 1e-6 * tv_loss(candidate)
         return total, {}
     return stylize(image, image, loss_net=vgg, objective=objective, steps=preset.gatys_steps,
-                   init="noise", progress=False)[0]
+                   init=noise, progress=False)[0]
 
 
 photo = load_image(data.images("content")[0], size=preset.image_size).to(device)

@@ -58,7 +58,7 @@ from course_lib import config, data, exercises, losses
 from course_lib.exercises import check
 from course_lib.gatys import stylize
 from course_lib.images import load_image, show_images
-from course_lib.objectives import STYLE_WEIGHTS, LossWeights, PerceptualObjective
+from course_lib.objectives import LossWeights, PerceptualObjective, style_weights
 from course_lib.plots import loss_curves
 from course_lib.vgg import VGGFeatures
 from course_lib.widgets import StylePanel
@@ -79,10 +79,20 @@ plt.show()
 # ## Eq. 5, written by you
 # The targets do not change during the optimisation, so they are computed once: the content
 # activations φ_relu2_2(y_c) and the style Gram matrices G_j(y_s). `PerceptualObjective`
-# computes them (with the losses of notebook 2); the weights λ are the course's defaults.
+# computes them (with the losses of notebook 2).
+#
+# **What scale the weights assume.** The λ only mean something together with the loss
+# network's activation scale. The paper's numbers (the authors' code: λ_c = 1, λ_s = 5,
+# λ_TV = 1e-6) are for the Caffe VGG-16 on 0–255 images, with the style loss averaged over the
+# C_j² Gram entries; that eq. 5 is about 10⁷ at the content image. The course's images are in
+# [0, 1] and its ℓ_style is the paper's squared Frobenius norm, and torch's L-BFGS stalls or
+# diverges on a loss of 10⁷ (its tolerances are absolute). So `style_weights(vgg)` keeps the
+# paper's balance, scaled by 1e-6: for the Caffe network λ_c = 1e-6, λ_s = 1.5e-10,
+# λ_TV = 6.5e-8 (torchvision's or a random VGG, whose activations are ~100× smaller, have
+# their own defaults). `course_lib/objectives.py` derives each number.
 
 # %%
-weights = STYLE_WEIGHTS  # λ_c, λ_s, λ_TV; the panel at the end starts from them too
+weights = style_weights(vgg)  # λ_c, λ_s, λ_TV for this network; the panel at the end starts from them too
 reference = PerceptualObjective(vgg, style, weights)
 content_targets, style_grams = reference.targets(content), reference.grams
 print(weights)

@@ -60,7 +60,7 @@ from course_lib.exercises import check
 from course_lib.gatys import stylize
 from course_lib.images import load_image, show_images
 from course_lib.networks import ResidualBlock, build
-from course_lib.objectives import STYLE_WEIGHTS, FunctionObjective, PerceptualObjective
+from course_lib.objectives import FunctionObjective, PerceptualObjective, style_weights
 from course_lib.plots import loss_curves
 from course_lib.train import notebook_config, run_folder, train
 from course_lib.vgg import VGGFeatures
@@ -159,6 +159,7 @@ def make_objective(loss_net, style_image, weights):
 # %%
 style_image = load_image(data.images("styles")[0], size=preset.style_size).to(device)
 loss_net = VGGFeatures(weights=config.vgg_weights()).to(device)
+weights = style_weights(loss_net)  # eq. 5's λ for this loss network (notebook 3 says why)
 make_objective = check("make_objective", make_objective, exercise=exercises.training_objective_exercise(loss_net))
 
 # %% [markdown]
@@ -198,8 +199,8 @@ train_step = check("train_step", train_step, exercise=exercises.train_step_exerc
 # the settings; README.md, *Stored outputs*, gives the command).
 
 # %%
-objective = FunctionObjective(make_objective(loss_net, style_image, STYLE_WEIGHTS),
-                              style=data.images("styles")[0].name, weights=str(STYLE_WEIGHTS))
+objective = FunctionObjective(make_objective(loss_net, style_image, weights),
+                              style=data.images("styles")[0].name, weights=str(weights))
 crops = data.CropDataset(data.images("train"), crop=preset.image_size, resize=preset.image_size, cache=True)
 settings = notebook_config(preset.train_steps, preset.batch_size)
 torch.manual_seed(0)
@@ -226,7 +227,7 @@ photo = load_image(data.images("content")[0], size=preset.image_size).to(device)
 model.eval()
 with torch.no_grad():
     feed_forward = model(photo)
-optimised, _ = stylize(photo, style_image, loss_net=loss_net, steps=preset.gatys_steps, weights=STYLE_WEIGHTS)
+optimised, _ = stylize(photo, style_image, loss_net=loss_net, steps=preset.gatys_steps, weights=weights)
 show_images([photo.cpu(), style_image.cpu(), optimised.cpu(), feed_forward.cpu()],
             ["content", "style", f"Gatys, {preset.gatys_steps} L-BFGS steps", "feed-forward"], size=3)
 plt.show()
@@ -245,11 +246,11 @@ sizes = (256, 512, 1024) if config.mode() == "full" else (preset.image_size, 2 *
 fig, axes = plt.subplots(1, len(sizes), figsize=(4 * len(sizes), 3.2))
 for ax, size in zip(axes, sizes):
     test = load_image(data.images("content")[0], size=size).to(device)
-    eq5 = PerceptualObjective(loss_net, style_image, STYLE_WEIGHTS)
+    eq5 = PerceptualObjective(loss_net, style_image, weights)
     with torch.no_grad():
         ours = eq5(model(test), eq5.targets(test))[0].item()
     _, history_gatys = stylize(test, style_image, loss_net=loss_net, steps=preset.gatys_steps, init="noise",
-                               weights=STYLE_WEIGHTS, progress=False)
+                               weights=weights, progress=False)
     loss_curves({"Gatys et al., L-BFGS": history_gatys}, title=f"{test.shape[-1]}×{test.shape[-2]}",
                 ylabel="eq. 5", x="step", ax=ax)
     ax.axhline(ours, color="black", linestyle="--", label="feed-forward network")
@@ -277,7 +278,7 @@ outputs = {}
 for name, (network, content_layers) in variants.items():
     torch.manual_seed(0)
     variant = build("style", **network)
-    course_objective = PerceptualObjective(loss_net, style_image, STYLE_WEIGHTS, content_layers=content_layers)
+    course_objective = PerceptualObjective(loss_net, style_image, weights, content_layers=content_layers)
     folder = run_folder(config.cache_dir() / "runs", "ablation", variant, course_objective, crops, ablation)
     train(variant, course_objective, crops, folder, ablation, device=device)
     with torch.no_grad():

@@ -77,7 +77,11 @@ def offline(monkeypatch):
 
 @pytest.fixture(scope="session")
 def random_vgg():
-    """The paper's loss network with seeded random weights (no ImageNet weights in tests)."""
+    """The paper's loss network with seeded random weights, for the tests of mechanics (the
+    training loop, resume, the objectives' arithmetic, the CLI's checks), whose outcome does not
+    depend on what the weights learned, and whose loss weights suit this network's activation
+    scale. What the real network does is tested with it: test_caffe_vgg.py, the README tour and
+    the notebooks run the paper's VGG-16."""
     from course_lib.vgg import RandomWeightsWarning, VGGFeatures
 
     with pytest.warns(RandomWeightsWarning):

@@ -69,7 +69,7 @@ CASES = [
      r"COURSE_DEVICE='banana' is not a device; use one of cuda, cuda:N, mps, cpu"),
     ("vgg-imagenett", {"COURSE_VGG_WEIGHTS": "imagenett"},
      ["train-style", "--style", "{in}/photo.png", "--data", "{in}", "--out", "{out}/r", "--steps", "1"], 1,
-     r"COURSE_VGG_WEIGHTS='imagenett' is neither one of auto, imagenet, random"),
+     r"COURSE_VGG_WEIGHTS='imagenett' is neither one of auto, caffe, imagenet, random"),
     ("imagenet-offline", {"COURSE_VGG_WEIGHTS": "imagenet", "TORCH_HOME": "{out}/torch"},
      ["train-style", "--style", "{in}/photo.png", "--data", "{in}", "--out", "{out}/r", "--steps", "1"], 1,
      r"ImageNet vgg16 weights are not in .*vgg16-397923af.pth and could not be downloaded"),
@@ -93,6 +93,24 @@ CASES = [
                                       "{in}/photo.png"], 1, r"photo.png is an input: it would be overwritten"),
     ("missing-model", {}, ["upscale", "--model", "{out}/none.pt", "--input", "{in}/photo.png", "--output",
                            "{out}/o.png"], 1, r"none.pt: no such checkpoint file, and no shipped model"),
+    ("onnx-over-the-input", {}, ["stylize", "--model", "{style}", "--input", "{in}/photo.png", "--output",
+                                 "{out}/o.jpg", "--export-onnx", "{in}/photo.png"], 1,
+     r"--export-onnx .*photo.png is an input or the model itself"),
+    ("onnx-over-the-model", {}, ["stylize", "--model", "{style}", "--input", "{in}/photo.png", "--output",
+                                 "{out}/o.jpg", "--export-onnx", "{style}"], 1, r"is an input or the model itself"),
+    ("eval-sr-same-set-names", {}, ["eval-sr", "--model", "bicubic", "--scale", "4", "--sets", "{in}", "{out}/x/inputs"],
+     1, r"keyed by folder name, and these share one"),
+    *[(f"{option}-{value}", {}, ["train-style", "--style", "{in}/photo.png", "--data", "{in}", "--out", "{out}/r",
+                                 f"--{option}", value], 2, rf"--{option}: must be a finite number ≥ 0, got {value}")
+      for option, value in (("tv-weight", "nan"), ("style-weight", "inf"), ("content-weight", "-1"))],
+    ("blur-inf", {}, ["eval-sr", "--model", "bicubic", "--scale", "4", "--blur", "inf"], 2, r"--blur: must be a finite"),
+    ("blur-nan", {}, ["train-sr", "--scale", "4", "--loss", "pixel", "--data", "{in}", "--out", "{out}/r", "--blur",
+                      "nan"], 2, r"--blur: must be a finite"),
+    ("pool-negative", {}, ["train-cyclegan", "--a", "{in}", "--b", "{in}", "--out", "{out}/r", "--pool", "-1"], 2,
+     r"--pool: must be a whole number ≥ 0"),
+    ("progress-bogus", {"COURSE_PROGRESS": "bogus"}, ["info"], 1, r"COURSE_PROGRESS='bogus'; use one of auto, text"),
+    ("preset-abc", {"COURSE_PRESET": "train_steps=abc"}, ["info"], 1, r"'train_steps=abc' is not field=positive"),
+    ("preset-zero", {"COURSE_PRESET": "image_size=0"}, ["info"], 1, r"'image_size=0' is not field=positive"),
 ]
 if not torch.cuda.is_available():
     CASES.append(("cuda-without-gpu", {"COURSE_DEVICE": "cuda"}, ["stylize", "--model", "{style}", "--input",
@@ -121,6 +139,7 @@ def test_user_mistakes(case, workspace, tmp_path, capsys, monkeypatch, offline):
     name, env, args, code, pattern = case
     for key, value in env.items():
         monkeypatch.setenv(key, fill(value, workspace, tmp_path))
+    # random weights: these cases test the CLI's refusals, not what a loss network learned
     monkeypatch.setenv("COURSE_VGG_WEIGHTS", fill(env.get("COURSE_VGG_WEIGHTS", "random"), workspace, tmp_path))
     before = snapshot(workspace / "inputs")
     check(capsys, code, pattern, [fill(a, workspace, tmp_path) for a in args], code)

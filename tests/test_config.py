@@ -39,7 +39,7 @@ def test_vgg_weights_setting(monkeypatch, tmp_path):
     monkeypatch.delenv("COURSE_VGG_WEIGHTS", raising=False)
     assert config.vgg_weights() == "auto"
     monkeypatch.setenv("COURSE_VGG_WEIGHTS", "imagenett")
-    with pytest.raises(config.SettingError, match="imagenett.*auto, imagenet, random"):
+    with pytest.raises(config.SettingError, match="imagenett.*auto, caffe, imagenet, random"):
         config.vgg_weights()
     (tmp_path / "vgg.pth").write_bytes(b"")
     monkeypatch.setenv("COURSE_VGG_WEIGHTS", str(tmp_path / "vgg.pth"))

@@ -77,7 +77,8 @@ def test_shared_data_layout_is_understood(monkeypatch):
     assert {p.stem for p in data.images("styles")} >= {"candy", "mosaic", "udnie"}
     assert len(data.images("train")) == 80
     assert len(list(data.sr_set("Set5").iterdir())) == 5
-    assert list(data.sr_sets()) == ["Set5", "Set14", "BSD68"]
+    assert list(data.sr_sets()) == ["Set5", "Set14", "BSD100"]  # BSD100 replaces its BSD68 subset
+    assert len(list(data.sr_set("BSD100").iterdir())) == 100
 
 
 def test_crop_dataset(tmp_path):

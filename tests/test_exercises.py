@@ -48,9 +48,9 @@ def tv_inplace(x):
     return x.pow(2).sum()
 
 
-def normalize_inplace(x):
-    x -= torch.tensor(exercises.IMAGENET_MEAN).view(1, 3, 1, 1)
-    return x
+def preprocess_inplace(x):
+    x.mul_(255)
+    return x.flip(1) - torch.tensor(exercises.MEAN_BGR).view(1, 3, 1, 1)
 
 
 WRONG = [
@@ -63,10 +63,10 @@ WRONG = [
     ("tv_loss", lambda x: x.diff(dim=-1).pow(2).sum((1, 2, 3)).mean(), "only the horizontal differences"),
     ("tv_loss", lambda x: x.diff(dim=-2).pow(2).sum((1, 2, 3)).mean(), "only the vertical differences"),
     ("tv_loss", tv_inplace, "an in-place operation"),
-    ("imagenet_normalize", lambda x: x, "are not normalised"),
-    ("imagenet_normalize", lambda x: x - torch.tensor(exercises.IMAGENET_MEAN).view(1, 3, 1, 1),
-     "did not divide by the standard deviation"),
-    ("imagenet_normalize", normalize_inplace, "in-place operation"),
+    ("caffe_preprocess", lambda x: x, "are not preprocessed"),
+    ("caffe_preprocess", lambda x: x * 255 - torch.tensor(exercises.MEAN_BGR).view(1, 3, 1, 1), "RGB order"),
+    ("caffe_preprocess", lambda x: x.flip(1) * 255, "mean pixel is not subtracted"),
+    ("caffe_preprocess", preprocess_inplace, "in-place operation"),
     ("style_loss", lambda f, g: sum(torch.nn.functional.mse_loss(losses.gram_matrix(f[k]), g[k].expand(2, -1, -1))
                                     for k in g), "you averaged the squared differences of the Gram matrices"),
     ("psnr", lambda a, b: 20 * torch.log10(255.0 ** 2 / ((a - b) ** 2).mean()), "takes 10·log10"),

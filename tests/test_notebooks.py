@@ -80,15 +80,19 @@ def test_notebook_follows_the_course_pattern(path):
 
 @pytest.fixture
 def clone(tmp_path):
-    """A git clone of this checkout's committed state, with the working tree's tools and
-    solutions: a student's copy of the course."""
+    """A git clone of this checkout's committed state, with the working tree's tools, solutions
+    and tests, and its student notebooks generated afresh from those solutions (never copied
+    from this checkout's notebooks/, which may hold the tester's own answers): a student's copy
+    of the course as the instructor published it."""
     if not (ROOT / ".git").exists() or shutil.which("git") is None:
         pytest.skip("needs a git checkout")
     target = tmp_path / "course"
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(target)], check=True)
-    for folder in ("tools", "solutions", "notebooks"):
+    for folder in ("tools", "solutions", "tests"):
         shutil.rmtree(target / folder, ignore_errors=True)
-        shutil.copytree(ROOT / folder, target / folder)
+        shutil.copytree(ROOT / folder, target / folder, ignore=shutil.ignore_patterns("notebooks", "__pycache__"))
+    shutil.rmtree(target / "notebooks")
+    subprocess.run([sys.executable, str(target / "tools" / "make_student.py")], check=True, capture_output=True)
     git = ["git", "-C", str(target), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "working tree", "--allow-empty"], check=True)
@@ -105,23 +109,32 @@ def save_like_jupyterlab(path: Path, answer: str) -> None:
     notebook = model["content"]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
                                        "language": "python"}
-    exercise = next(c for c in notebook.cells if "raise NotImplementedError()" in c.source)
-    exercise.source = exercise.source.replace("raise NotImplementedError()", answer)
+    for exercise in (c for c in notebook.cells if "raise NotImplementedError()" in c.source):
+        exercise.source = exercise.source.replace("raise NotImplementedError()", answer)  # every exercise
     exercise.outputs = [nbformat.v4.new_output("stream", text="PASS\n")]
     exercise.execution_count = 7
     manager.save({"type": "notebook", "format": "json", "content": notebook}, path.name)
 
 
-def test_a_students_saved_notebook_keeps_tests_green_and_is_never_overwritten(clone):
+@pytest.mark.parametrize("commit", [False, True], ids=["saved", "committed"])
+def test_a_students_saved_notebook_keeps_tests_green_and_is_never_overwritten(clone, commit):
     student = clone / "notebooks" / "01_per_pixel_loss.ipynb"
     save_like_jupyterlab(student, "return ((output - target) ** 2).mean()  # my answer")
     edited = student.read_text()
+    if commit:  # what a student using git naturally does
+        subprocess.run(["git", "-C", str(clone), "-c", "user.name=s", "-c", "user.email=s@s", "commit", "-q",
+                        "-am", "my answers"], check=True)
     sys_path = [sys.executable, str(clone / "tools" / "make_student.py")]
     check = subprocess.run([*sys_path, "--check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr  # the staleness check stays green
     rebuild = subprocess.run(sys_path, capture_output=True, text=True)  # what `make notebooks` runs
     assert rebuild.returncode == 0 and "kept" in rebuild.stderr and "01_per_pixel_loss" in rebuild.stderr
     assert student.read_text() == edited  # the student's answer survives
+    # the course's own tests of notebooks/, run in the student's clone, stay green
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_notebooks.py",
+                            "-k", "not students_saved and not wheel"], cwd=clone, capture_output=True, text=True,
+                           timeout=600)
+    assert tests.returncode == 0, tests.stdout[-3000:]
     assert is_stale(clone / "notebooks" / "none.ipynb", render(SOLUTIONS[0]))
 
 

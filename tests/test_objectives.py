@@ -5,7 +5,7 @@ import torch
 
 from course_lib.gatys import stylize
 from course_lib.losses import feature_loss, gram_matrix, pixel_loss, style_loss, tv_loss
-from course_lib.objectives import SR_WEIGHTS, LossWeights, PerceptualObjective
+from course_lib.objectives import SR_WEIGHTS, LossWeights, PerceptualObjective, sr_weights
 
 
 def images(seed=0, size=32, n=1):
@@ -51,7 +51,7 @@ def test_super_resolution_objectives():
     assert set(parts) == {"pixel", "tv"}
     assert parts["pixel"].item() == pytest.approx(pixel_loss(upsample(lr), hr).item())
     with pytest.raises(ValueError, match="need a loss network"):
-        PerceptualObjective(weights=SR_WEIGHTS["feat"])
+        PerceptualObjective(weights=sr_weights("feat", "caffe"))
 
 
 def test_style_grams_are_buffers_that_follow_to(random_vgg):

@@ -19,7 +19,7 @@ def tour() -> list[str]:
 def test_the_tour_runs_as_written(tmp_path, offline):
     commands = tour()
     assert len(commands) >= 8 and all(c.startswith(".venv/bin/python -m course_lib ") for c in commands)
-    env = {**__import__("os").environ, "COURSE_DEVICE": "cpu", "COURSE_VGG_WEIGHTS": "random"}
+    env = {**__import__("os").environ, "COURSE_DEVICE": "cpu", "COURSE_VGG_WEIGHTS": "auto"}  # the paper's network
     env.pop("COURSE_DATA", None)
     for command in commands:
         args = shlex.split(command)

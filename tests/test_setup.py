@@ -40,7 +40,12 @@ def test_environment_yml_uses_the_same_pins():
 def test_import_and_cli():
     out = subprocess.run([sys.executable, "-m", "course_lib", "info"], capture_output=True,
                          text=True, check=True, cwd=ROOT).stdout
-    assert "device=" in out and "mode=" in out
+    for setting in ("COURSE_DEVICE", "COURSE_MODE", "COURSE_DATA", "COURSE_CACHE", "COURSE_VGG_WEIGHTS",
+                    "COURSE_PROGRESS", "COURSE_PRESET"):
+        assert setting in out
+    from course_lib.caffe_vgg import SHA256
+
+    assert "caffe: the paper's VGG-16 (Simonyan & Zisserman), from " in out and SHA256 in out  # its source and hash
 
 
 def free_port():

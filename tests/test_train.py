@@ -3,6 +3,7 @@ steps, signals, unreadable images; and the train-style / stylize commands."""
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -139,6 +140,11 @@ def test_restart_keeps_the_old_checkpoint(images, random_vgg, tmp_path, capsys):
     assert len(kept) == 1 and load_checkpoint(kept[0])["step"] == 2
     assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] == 1
     assert "kept as" in capsys.readouterr().err
+    for steps in (2, 3):  # two more restarts within the same second: every kept file survives
+        train(model, objective, dataset, tmp_path / "run", TrainConfig(steps=steps, batch_size=2, num_workers=0),
+              restart=True)
+    kept = sorted((tmp_path / "run").glob("checkpoint-replaced-*.pt"))
+    assert sorted(load_checkpoint(k)["step"] for k in kept) == [1, 2, 2]
 
 
 def test_finished_run_is_reused_and_says_so(images, random_vgg, tmp_path, capsys):
@@ -181,7 +187,7 @@ def test_unreadable_images_are_skipped_and_listed(images, random_vgg, tmp_path, 
 
 
 def cli(*args, **kwargs):
-    env = dict(os.environ, COURSE_VGG_WEIGHTS="random", COURSE_DEVICE="cpu")
+    env = dict(os.environ, COURSE_VGG_WEIGHTS="random", COURSE_DEVICE="cpu")  # kill/resume mechanics only
     return subprocess.Popen([sys.executable, "-m", "course_lib", *map(str, args)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
@@ -269,6 +275,14 @@ def test_stylize_folder_onnx_and_bad_input(images, random_vgg, tmp_path, capsys)
     code, out, err = run_cli(capsys, "stylize", "--model", model, "--input", images / "0.png",
                              "--output", tmp_path / "tiled.png", "--tile", "512")
     assert code == 0, err
+
+    clash = tmp_path / "clash"  # a.png and a.jpg: both results kept, under distinct names
+    clash.mkdir()
+    for suffix in (".png", ".jpg"):
+        shutil.copy(images / "0.png", clash / f"a{suffix}")
+    code, out, err = run_cli(capsys, "stylize", "--model", model, "--input", clash, "--output", tmp_path / "clashed")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "clashed").iterdir()) == ["a_jpg.jpg", "a_png.jpg"]
 
 
 def test_a_students_objective_and_step_drive_the_loop(images, random_vgg, tmp_path):

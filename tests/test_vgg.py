@@ -6,7 +6,7 @@ import pytest
 import torch
 from torchvision import models
 
-from course_lib import vgg
+from course_lib import caffe_vgg, vgg
 from course_lib.vgg import RandomWeightsWarning, VGGFeatures, WeightsUnavailable, imagenet_file, layer_names
 
 PAPER_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -113,7 +113,7 @@ def reference(source, x, upto):
 def test_imagenet_weights_load_through_torchvision_cache(vgg16_state, cached_url, offline):
     source, _, _ = vgg16_state
     net = VGGFeatures(PAPER_LAYERS, weights="imagenet")  # offline: only the cache can serve it
-    assert net.weights_source == "imagenet"
+    assert net.identity == "imagenet" and net.preprocessing == "imagenet"
     x = torch.rand(1, 3, 64, 64)
     out = net(x)
     assert torch.allclose(out["relu4_3"], reference(source, x, 22), atol=1e-5)
@@ -138,6 +138,7 @@ class Planted:
 @pytest.mark.parametrize("weights", ["imagenet", "auto"])
 def test_planted_pickle_in_the_cache_runs_no_code(tmp_path, monkeypatch, offline, weights):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(vgg, "_caffe_vgg", no_caffe)  # auto reaches torchvision's file
     marker = tmp_path / "pwned"
     planted = imagenet_file()
     planted.parent.mkdir(parents=True)
@@ -179,13 +180,18 @@ def test_missing_download_is_one_message_that_says_how_to_fix(tmp_path, monkeypa
     assert "\n" not in message and err.value.__cause__ is None and err.value.__suppress_context__
 
 
+def no_caffe(*_):
+    raise caffe_vgg.CaffeWeightsUnavailable("no wheel, no network (the test says so)")
+
+
 def test_auto_falls_back_to_random_loudly(tmp_path, monkeypatch, offline, capsys):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(vgg, "_caffe_vgg", no_caffe)
     with pytest.warns(RandomWeightsWarning):
         net = VGGFeatures(("relu1_2",), weights="auto")
     assert net.weights_source.startswith("random")
     err = capsys.readouterr().err
-    assert "ImageNet weights unavailable" in err and "RANDOM WEIGHTS" in err
+    assert "ImageNet weights are unavailable" in err and "RANDOM WEIGHTS" in err
 
 
 def test_bad_local_weights_files_name_the_file(tmp_path):

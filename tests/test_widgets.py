@@ -47,11 +47,13 @@ def test_weights_reach_the_objective(panel):
     assert panel.history[-1]["content"] > small
 
 
-def test_sliders_start_at_the_course_defaults(panel):
-    from course_lib.objectives import STYLE_WEIGHTS
+def test_sliders_start_at_the_loss_networks_defaults(panel):
+    from course_lib.objectives import style_weights
 
+    d = style_weights(panel.loss_net)
     assert (panel.content_weight.value, panel.style_weight.value, panel.tv_weight.value) == \
-        pytest.approx((STYLE_WEIGHTS.content, STYLE_WEIGHTS.style, STYLE_WEIGHTS.tv))
+        pytest.approx((d.content, d.style, d.tv))
+    assert 10 ** panel.style_weight.min < d.style < 10 ** panel.style_weight.max
 
 
 def test_changing_the_image_starts_over(panel):

@@ -14,11 +14,12 @@ Outputs are cleared (students run the notebooks themselves), and with them the
 ``# NBVAL_CHECK_OUTPUT`` markers, which would compare against outputs no longer stored.
 The first code cell of every notebook is :data:`SETUP_CELL`, the same everywhere.
 
-Students' work is never overwritten: a notebook in ``notebooks/`` that differs from its
-committed version (a student's answers, or JupyterLab's metadata) is kept, and reported,
-unless ``--force``. ``--check`` exits 1 when a notebook in ``notebooks/`` is stale, that is
-when neither the working copy nor the committed one matches what would be generated
-(compared by cells, ignoring metadata and outputs).
+Students' work is never overwritten: a notebook in ``notebooks/`` that is not the one this
+tool last generated there (a student's answers, saved or committed, or JupyterLab's metadata)
+is kept, and reported, unless ``--force``. ``--check`` exits 1 when a notebook in ``notebooks/`` is stale, that is
+when it is still exactly what this tool last generated (see ``RECORD``) but the solutions now
+generate other cells (compared by cells, ignoring metadata and outputs). A notebook edited
+since it was generated, saved or committed, is a student's and never stale.
 """
 
 from __future__ import annotations
@@ -144,21 +145,6 @@ def committed(path: Path) -> str | None:
     return result.stdout if result.returncode == 0 else None
 
 
-def is_stale(target: Path, text: str) -> bool:
-    """True when neither the working copy nor the committed version of ``target`` has the
-    cells of ``text``."""
-    want = cells(text)
-    versions = [target.read_text()] if target.exists() else []
-    versions.append(committed(target))
-    for version in versions:
-        try:
-            if version is not None and cells(version) == want:
-                return False
-        except Exception:  # a broken working copy is a student's business, not staleness
-            continue
-    return True
-
-
 RECORD = ".generated.json"  # in the student folder: the SHA-256 of each notebook as last generated
 
 
@@ -167,14 +153,32 @@ def _sha(text: str) -> str:
 
 
 def has_local_edits(target: Path) -> bool:
-    """True when ``target`` exists and is neither its committed version nor the notebook this
-    tool last wrote there: someone (a student) has edited it since."""
+    """True when ``target`` exists and is not the notebook this tool last wrote there (its
+    SHA-256 is in :data:`RECORD`): someone, a student, has edited it since, whether the edit is
+    saved only or committed too. Without a record of it: when it differs from its committed version."""
     if not target.exists():
         return False
     text = target.read_text()
     record = target.parent / RECORD
     generated = json.loads(record.read_text()).get(target.name) if record.exists() else None
-    return text != committed(target) and _sha(text) != generated
+    if generated is None:
+        return text != committed(target)
+    return _sha(text) != generated
+
+
+def is_stale(target: Path, text: str) -> bool:
+    """True when ``target`` is missing, or is untouched since this tool generated it and its
+    cells differ from those of ``text`` (the instructor changed ``solutions/`` and did not run
+    `make notebooks`). A notebook someone edited since, saved or committed, is theirs: never
+    stale, so a student's work never turns the tests red."""
+    if not target.exists():
+        return True
+    if has_local_edits(target):
+        return False
+    try:
+        return cells(target.read_text()) != cells(text)
+    except Exception:  # a broken copy is a student's business, not staleness
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in extra:
         print(f"{args.out / name} has no solution notebook", file=sys.stderr)
     for target in kept:
-        print(f"kept {target}: it has edits that are not committed (a student's work?). Commit or "
-              f"move it, or pass --force to replace it.", file=sys.stderr)
+        print(f"kept {target}: it was edited after it was generated (a student's work?). Move it, "
+              f"or pass --force to replace it.", file=sys.stderr)
     if args.check and (stale or extra):
         print("stale student notebooks (an instructor runs `make notebooks`): "
               + ", ".join(map(str, stale)), file=sys.stderr)
