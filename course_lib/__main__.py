@@ -158,7 +158,7 @@ def _fit(args: argparse.Namespace, model, objective, dataset, sample, device) ->
     """Run course_lib.train.train with the shared command-line options."""
     from .train import TrainConfig, train
 
-    cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, betas=(args.beta1, 0.999),
+    cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, betas=(args.beta1, 0.999), warmup=args.warmup,
                       checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
                       seed=args.seed, num_workers=args.workers, amp=args.amp,
                       channels_last=not args.no_channels_last, compile=args.compile,
@@ -427,6 +427,8 @@ def _training_options(p: argparse.ArgumentParser, steps: int, image_size: int, b
     p.add_argument("--batch-size", type=_positive, default=batch_size, help="batch size (paper: %(default)s)")
     p.add_argument("--lr", type=_positive_float, default=lr, help="Adam learning rate (paper: %(default)s)")
     p.add_argument("--beta1", type=_fraction, default=beta1, help="Adam's β1 (paper: %(default)s)")
+    p.add_argument("--warmup", type=_non_negative, default=defaults.warmup,
+                   help="steps over which the learning rate rises linearly to --lr (0: none, as the paper)")
     p.add_argument("--checkpoint-every", type=_positive, default=defaults.checkpoint_every,
                    help="steps between checkpoints")
     p.add_argument("--sample-every", type=_positive, default=defaults.sample_every,

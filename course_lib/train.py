@@ -63,6 +63,7 @@ class TrainConfig:
     compile: bool = False
     cudnn_benchmark: bool = True
     max_bad_images: float = 0.05  # fraction of unreadable training images that stops training
+    warmup: int = 0  # steps over which the learning rate rises linearly from lr/warmup to lr
     extra: dict = field(default_factory=dict)  # anything else that defines the run (for its fingerprint)
 
 
@@ -107,6 +108,16 @@ def run_folder(root: str | os.PathLike, name: str, model: nn.Module, objective: 
     weight or the data never resumes a run made with the old ones."""
     key = json.dumps(fingerprint(model, objective, dataset, config), sort_keys=True)
     return Path(root) / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def _with_defaults(old: dict) -> dict:
+    """A fingerprint written before a training setting existed, with that setting at its default
+    (so that a course update that adds a setting does not refuse to resume older runs)."""
+    if not isinstance(old, dict) or not isinstance(old.get("train"), dict):
+        return old
+    defaults = {k: v for k, v in asdict(TrainConfig()).items() if k not in FREE_SETTINGS}
+    defaults = json.loads(json.dumps(defaults, default=str))
+    return {**old, "train": {**defaults, **old["train"]}}
 
 
 def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -355,7 +366,7 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
         say(f"Starting over; the previous checkpoint is kept as {kept}.")
     elif checkpoint_path.exists() and resume:
         state = load_checkpoint(checkpoint_path, device)
-        changed = _differences(state.get("fingerprint", {}), identity)
+        changed = _differences(_with_defaults(state.get("fingerprint", {})), identity)
         if changed:
             raise RunMismatch(f"{checkpoint_path} was trained with other settings ({'; '.join(changed)}); "
                               f"use another output folder, or restart (--restart) to start over and keep "
@@ -425,6 +436,9 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
                         break
                     group, loss, group_parts = item
                     optimizer = optimizers[group]
+                    if config.warmup:  # a function of the step alone: resumes exactly
+                        for param_group in optimizer.param_groups:
+                            param_group["lr"] = config.lr * min(1.0, (step + 1) / config.warmup)
                     optimizer.zero_grad(set_to_none=True)
                     scaler.scale(loss).backward()
                     if scaler.is_enabled():  # fp16: the scaler skips steps with inf gradients itself

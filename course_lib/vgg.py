@@ -29,7 +29,6 @@ from typing import Iterable
 
 import torch
 from torch import nn
-from torchvision import models
 
 from . import caffe_vgg
 from .config import say
@@ -38,7 +37,6 @@ CONTENT_LAYERS = ("relu2_2",)  # paper §4.1 (the authors' Lua code uses relu3_3
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")  # paper §4.1
 # Convolutions per block; every conv is followed by a ReLU, every block by a max-pool.
 _BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
-_TORCHVISION = {"vgg16": models.VGG16_Weights.IMAGENET1K_V1, "vgg19": models.VGG19_Weights.IMAGENET1K_V1}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 RANDOM_SEED = 0
@@ -102,7 +100,9 @@ def _random_vgg(arch: str) -> nn.Sequential:
 
 
 def _weights_url(arch: str) -> str:
-    return _TORCHVISION[arch].url
+    from torchvision import models  # imported only when torchvision's weights are wanted
+
+    return {"vgg16": models.VGG16_Weights, "vgg19": models.VGG19_Weights}[arch].IMAGENET1K_V1.url
 
 
 def imagenet_file(arch: str = "vgg16") -> Path:

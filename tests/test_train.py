@@ -132,6 +132,31 @@ def test_resume_with_other_settings_is_refused_listing_them(images, random_vgg, 
     assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] == 3
 
 
+def test_a_run_from_before_a_new_setting_resumes_with_it_at_its_default(images, random_vgg, tmp_path):
+    """A course update that adds a training setting (here: warmup) keeps older runs resumable,
+    and the new setting away from its default is still a difference."""
+    small_run(images, random_vgg, tmp_path / "run", 2)
+    path = tmp_path / "run" / "checkpoint.pt"
+    state = load_checkpoint(path)
+    del state["fingerprint"]["train"]["warmup"]  # as written before the setting existed
+    torch.save(state, path)
+    assert small_run(images, random_vgg, tmp_path / "run", 3)[1][-1]["step"] == 3
+    with pytest.raises(RunMismatch, match="train.warmup: 0 → 5"):
+        small_run(images, random_vgg, tmp_path / "run", 4, warmup=5)
+
+
+def test_warmup_raises_the_learning_rate_linearly(images, random_vgg, tmp_path, monkeypatch):
+    seen = []
+    step = torch.optim.Adam.step
+
+    def recording(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+    monkeypatch.setattr(torch.optim.Adam, "step", recording)
+    small_run(images, random_vgg, tmp_path / "run", 6, warmup=4, lr=1e-3)
+    assert seen == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3, 1e-3])
+
+
 def test_restart_keeps_the_old_checkpoint(images, random_vgg, tmp_path, capsys):
     small_run(images, random_vgg, tmp_path / "run", 2)
     model, objective, dataset = setup(images, random_vgg, style_seed=1)
