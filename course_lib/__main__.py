@@ -172,6 +172,15 @@ def _fit(args: argparse.Namespace, model, objective, dataset, sample, device) ->
     return 0
 
 
+MIN_TRAINING_SIDE = 16  # relu4_3 sits behind three 2×2 poolings; the transformation network halves twice
+
+
+def _at_least(option: str, value: int, minimum: int, why: str) -> None:
+    """Refuse a size below what the networks need, before any data or network is built."""
+    if value < minimum:
+        raise ValueError(f"{option} {value} is below the {minimum} pixels {why}")
+
+
 def _given(value: float | None, default: float) -> float:
     return default if value is None else value
 
@@ -185,6 +194,8 @@ def _train_style(args: argparse.Namespace) -> int:
     from .objectives import LossWeights, PerceptualObjective, style_weights
     from .vgg import VGGFeatures
 
+    _at_least("--image-size", args.image_size, MIN_TRAINING_SIDE, "the networks need (relu4_3 is 8× smaller)")
+    _at_least("--style-size", args.style_size, MIN_TRAINING_SIDE, "the loss network needs (relu4_3 is 8× smaller)")
     device = _device(args)
     style = load_image(args.style, size=args.style_size)
     dataset = data.CropDataset(_training_images(args.data), crop=args.image_size, resize=args.image_size,
@@ -215,6 +226,10 @@ def _train_sr(args: argparse.Namespace) -> int:
         raise ValueError("SRCNN is trained with the per-pixel loss: use --loss pixel")
     if args.image_size % args.scale:
         raise ValueError(f"--image-size {args.image_size} is not a multiple of --scale {args.scale}")
+    from .networks import MIN_INPUT_SIDE
+
+    _at_least("--image-size", args.image_size, MIN_INPUT_SIDE * args.scale,
+              f"that ×{args.scale} needs (its low-resolution input must be at least {MIN_INPUT_SIDE} pixels)")
     device = _device(args)
     dataset = data.CropDataset(_training_images(args.data), crop=args.image_size, cache=args.cache_images)
     loss_net = VGGFeatures(("relu2_2",), weights=args.vgg_weights or config.vgg_weights()).to(device) \
@@ -238,6 +253,10 @@ def _train_pix2pix(args: argparse.Namespace) -> int:
     from .translation import PairedDataset, Pix2PixObjective, TranslationWeights
     from .vgg import VGGFeatures
 
+    _at_least("--image-size", args.image_size, 2 ** args.depth,
+              f"a U-Net of --depth {args.depth} halves down to (2^{args.depth})")
+    _at_least("--image-size", args.image_size, 32 * 2 ** (args.scales - 1),
+              f"--scales {args.scales} PatchGANs need (32 at the coarsest, each scale halving)")
     device = _device(args)
     dataset = PairedDataset(_training_images(args.data), crop=args.image_size, task=args.task, cache=args.cache_images,
                             resize=args.resize, reverse=args.reverse)
@@ -285,12 +304,32 @@ def _translate(args: argparse.Namespace) -> int:
     if task == "auto":
         task = (load_checkpoint(resolve_model(args.model)).get("fingerprint", {}).get("data", {}).get("task")
                 if kind == "pix2pix" else None)
-    for path_in, path_out in _pairs(args.input, args.output, ".png", args.overwrite):
+    def one(path_in: Path, path_out: Path) -> None:
         image = load_image(path_in, min_side=MIN_INPUT_SIDE)
         if task not in (None, "none"):
             image = make_input(image[0], task).unsqueeze(0)
         with torch.no_grad():
             print(save_image(network(image.to(device)).float().clamp(0, 1).cpu(), path_out))
+    return _each(_pairs(args.input, args.output, ".png", args.overwrite), one)
+
+
+def _each(pairs: list[tuple[Path, Path]], work) -> int:
+    """``work(input, output)`` for every pair. In a batch, an input that cannot be processed (an
+    unreadable image, a broken link, a folder named like an image) is skipped, named on stderr,
+    and the others are still written; the command then fails, saying how many were skipped."""
+    if len(pairs) == 1:
+        work(*pairs[0])
+        return 0
+    skipped = 0
+    for path_in, path_out in pairs:
+        try:
+            work(path_in, path_out)
+        except (ValueError, OSError) as err:
+            skipped += 1
+            say(f"skipped {path_in}: {' '.join(str(err).split())}")
+    if skipped:
+        raise ValueError(f"{skipped} of {len(pairs)} inputs were skipped (each named above); the other "
+                         f"{len(pairs) - skipped} were written")
     return 0
 
 
@@ -330,10 +369,10 @@ def _upscale(args: argparse.Namespace) -> int:
 
     device = _device(args)
     model = load_model(args.model, device, kinds=("sr", "srcnn"))
-    for path_in, path_out in _pairs(args.input, args.output, ".png", args.overwrite):
+    def one(path_in: Path, path_out: Path) -> None:
         image = load_image(path_in, min_side=MIN_INPUT_SIDE)
         print(save_image(upscale(model, image, match=args.match_histogram), path_out))
-    return 0
+    return _each(_pairs(args.input, args.output, ".png", args.overwrite), one)
 
 
 def _eval_sr(args: argparse.Namespace) -> int:
@@ -376,7 +415,15 @@ def _stylize(args: argparse.Namespace) -> int:
     device = _device(args)
     model = load_model(args.model, device, kinds=("style",))
     pairs = _pairs(args.input, args.output, ".jpg", args.overwrite)
-    for path_in, path_out in pairs:
+    if args.export_onnx:  # refused before anything is written
+        from .train import resolve_model
+
+        kept = {p.resolve() for p, _ in pairs} | {Path(resolve_model(args.model)).resolve()}
+        if Path(args.export_onnx).exists() and Path(args.export_onnx).resolve() in kept and not args.overwrite:
+            raise ValueError(f"--export-onnx {args.export_onnx} is an input or the model itself: it would be "
+                             f"overwritten; choose another path")
+
+    def one(path_in: Path, path_out: Path) -> None:
         image = load_image(path_in, max_size=args.max_size, min_side=MIN_INPUT_SIDE)
         h, w = image.shape[-2:]
         tile = args.tile or auto_tile(model, h, w, device)
@@ -392,15 +439,11 @@ def _stylize(args: argparse.Namespace) -> int:
                 say(f"{path_in}: {w}×{h} does not fit in {device} memory; retrying in tiles of {tile}²")
                 output = tiled(model, image, tile)
         print(save_image(output, path_out))
+    _each(pairs, one)
     if args.export_onnx:
         from .files import atomic_write
-        from .train import resolve_model
 
         onnx_path = Path(args.export_onnx)
-        kept = {p.resolve() for p, _ in pairs} | {Path(resolve_model(args.model)).resolve()}
-        if onnx_path.exists() and onnx_path.resolve() in kept and not args.overwrite:
-            raise ValueError(f"--export-onnx {onnx_path} is an input or the model itself: it would be overwritten; "
-                             f"choose another path")
         dummy = torch.rand(1, 3, 256, 256, device=device)
         with atomic_write(onnx_path) as tmp:
             torch.onnx.export(model, dummy, str(tmp), input_names=["image"], output_names=["stylized"],

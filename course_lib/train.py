@@ -68,12 +68,12 @@ class TrainConfig:
 
 
 def notebook_config(steps: int, batch_size: int, lr: float = 1e-3,
-                    betas: tuple[float, float] = (0.9, 0.999)) -> TrainConfig:
+                    betas: tuple[float, float] = (0.9, 0.999), warmup: int = 0) -> TrainConfig:
     """The training settings of the notebooks' runs: ``steps`` of ``batch_size``, every step
     logged, about twenty checkpoints, no sample images, data-loading workers in ``full`` mode."""
     from .config import mode
 
-    return TrainConfig(steps=steps, batch_size=batch_size, lr=lr, betas=betas, log_every=1,
+    return TrainConfig(steps=steps, batch_size=batch_size, lr=lr, betas=betas, warmup=warmup, log_every=1,
                        checkpoint_every=max(10, steps // 20), sample_every=10**9,
                        num_workers=0 if mode() == "fast" else 4)
 
@@ -212,13 +212,25 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
     try:
         state = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:
+        text = str(err)
+        if "weights_only" in text or "Unsupported global" in text or "Unsupported operand" in text:
+            raise ValueError(f"{path}: it holds Python objects or code, not only tensors, so it was not "
+                             f"loaded (a course checkpoint never does; do not load it another way)") from None
         raise ValueError(f"{path}: not a readable course checkpoint "
-                         f"({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+                         f"({' '.join(text.split()) if text else type(err).__name__})") from None
     if not isinstance(state, dict) or not isinstance(state.get("model"), dict) \
             or not isinstance(state.get("model_config"), dict):
         raise ValueError(f"{path}: not a course checkpoint (no model weights and model_config in it); "
                          f"was it written by course_lib's training?")
+    for key, kind in (("fingerprint", dict), ("training", dict), ("train_config", dict), ("history", list),
+                      ("optimizers", dict), ("step", int)):
+        if key in state and not isinstance(state[key], kind):
+            raise ValueError(f"{path}: malformed checkpoint: its {key!r} is a {type(state[key]).__name__}, "
+                             f"not a {kind.__name__}")
     return state
+
+
+RESUME_KEYS = ("optimizers", "scaler", "step", "history", "seconds", "rng", "fingerprint")
 
 
 def shipped_models() -> dict[str, Path]:
@@ -257,12 +269,25 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu",
     kind = state["model_config"].get("kind")
     if kinds is not None and kind not in kinds:
         raise ValueError(f"{path} holds a {kind!r} network; this command needs one of {', '.join(kinds)}")
+    weights = state["model"]
+    bad = next((k for k, v in weights.items() if isinstance(v, torch.Tensor) and v.is_floating_point()
+                and not torch.isfinite(v).all()), None)
+    if bad is not None:
+        raise ValueError(f"{path}: its weights are not finite (NaN or inf in {bad}); it would draw black images")
     try:
+        with torch.device("meta"):  # the shapes the config asks for, before any memory is allocated
+            skeleton = build(**state["model_config"])
+        wanted = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+        stored = {k: tuple(v.shape) for k, v in weights.items() if isinstance(v, torch.Tensor)}
+        if wanted != stored:
+            differ = sorted(k for k in set(wanted) | set(stored) if wanted.get(k) != stored.get(k))
+            raise ValueError(f"{len(differ)} tensor(s) differ, e.g. {differ[0]}: stored "
+                             f"{stored.get(differ[0])}, configured {wanted.get(differ[0])}")
         model = build(**state["model_config"])
-        model.load_state_dict(state["model"])
+        model.load_state_dict(weights)
     except (TypeError, ValueError, RuntimeError, KeyError) as err:
         raise ValueError(f"{path}: its weights do not fit its model_config "
-                         f"({str(err).splitlines()[0]})") from None
+                         f"({' '.join(str(err).split())})") from None
     return model.to(device).eval()
 
 
@@ -366,6 +391,10 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
         say(f"Starting over; the previous checkpoint is kept as {kept}.")
     elif checkpoint_path.exists() and resume:
         state = load_checkpoint(checkpoint_path, device)
+        missing = [key for key in RESUME_KEYS if key not in state]
+        if missing:
+            raise ValueError(f"{checkpoint_path}: cannot resume: it has no {', '.join(missing)} (written by "
+                             f"another version of the course?); --restart keeps it and starts over")
         changed = _differences(_with_defaults(state.get("fingerprint", {})), identity)
         if changed:
             raise RunMismatch(f"{checkpoint_path} was trained with other settings ({'; '.join(changed)}); "

@@ -4,6 +4,7 @@ no input file. Each row: the setting or files, the command, the exit code, the m
 import errno
 import hashlib
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -108,6 +109,17 @@ CASES = [
                       "nan"], 2, r"--blur: must be a finite"),
     ("pool-negative", {}, ["train-cyclegan", "--a", "{in}", "--b", "{in}", "--out", "{out}/r", "--pool", "-1"], 2,
      r"--pool: must be a whole number ≥ 0"),
+    *[(f"too-small-{i}", {}, args, 1, pattern) for i, (args, pattern) in enumerate([
+        (["train-style", "--style", "{in}/photo.png", "--data", "{in}", "--out", "{out}/r", "--image-size", "3",
+          "--batch-size", "2", "--steps", "1"], r"--image-size 3 is below the 16 pixels"),
+        (["train-style", "--style", "{in}/photo.png", "--data", "{in}", "--out", "{out}/r", "--style-size", "1"],
+         r"--style-size 1 is below the 16 pixels"),
+        (["train-sr", "--scale", "8", "--loss", "pixel", "--data", "{in}", "--out", "{out}/r", "--image-size", "8"],
+         r"--image-size 8 is below the 64 pixels that ×8 needs"),
+        (["train-pix2pix", "--data", "{in}", "--out", "{out}/r", "--depth", "8", "--image-size", "64"],
+         r"--image-size 64 is below the 256 pixels a U-Net of --depth 8"),
+        (["train-pix2pix", "--data", "{in}", "--out", "{out}/r", "--scales", "10", "--image-size", "256",
+          "--depth", "5"], r"below the 16384 pixels --scales 10 PatchGANs need")])],
     ("progress-bogus", {"COURSE_PROGRESS": "bogus"}, ["info"], 1, r"COURSE_PROGRESS='bogus'; use one of auto, text"),
     ("preset-abc", {"COURSE_PRESET": "train_steps=abc"}, ["info"], 1, r"'train_steps=abc' is not field=positive"),
     ("preset-zero", {"COURSE_PRESET": "image_size=0"}, ["info"], 1, r"'image_size=0' is not field=positive"),
@@ -192,3 +204,48 @@ def test_disk_full_during_a_checkpoint(workspace, tmp_path, capsys, monkeypatch)
     check(capsys, 1, r"disk full while writing .*checkpoint.pt; the previous checkpoint.pt is intact",
           [*base, "--steps", "2"], 1)
     assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == good
+
+
+def test_one_bad_entry_in_a_folder_is_skipped_and_the_rest_written(workspace, tmp_path, capsys):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(workspace / "inputs" / "photo.png", folder / "a.png")
+    shutil.copy(workspace / "inputs" / "photo.png", folder / "c.png")
+    (folder / "b.png").write_bytes(b"\x89PNG truncated")
+    (folder / "d.png").mkdir()  # a folder named like an image
+    (folder / "e.png").symlink_to(tmp_path / "nowhere.png")  # a broken link
+    before = snapshot(folder)
+    code, out, err = run_cli(capsys, "stylize", "--model", fill("{style}", workspace, tmp_path), "--input", folder,
+                             "--output", tmp_path / "out")
+    assert code == 1 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jpg", "c.jpg"]
+    for name in ("b.png", "d.png", "e.png"):
+        assert f"skipped {folder / name}:" in err
+    assert err.strip().splitlines()[-1] == "error: 3 of 5 inputs were skipped (each named above); the other 2 were written"
+    assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize("damage", ["huge-config", "nan-weights", "training-str", "fingerprint-str", "pickle"])
+def test_hostile_or_broken_checkpoints_are_refused_before_anything_is_built(damage, workspace, tmp_path, capsys):
+    from course_lib.train import load_checkpoint
+
+    state = load_checkpoint(fill("{sr}", workspace, tmp_path))
+    marker = tmp_path / "pwned"
+    if damage == "huge-config":  # 13 GB of network if it were built before checking shapes
+        state["model_config"]["channels"] = 1500
+    elif damage == "nan-weights":
+        key = next(iter(state["model"]))
+        state["model"][key] = torch.full_like(state["model"][key], float("nan"))
+    elif damage == "pickle":
+        class Planted:
+            def __reduce__(self):
+                return (open, (str(marker), "w"))
+        state["extra"] = Planted()
+    else:
+        state[damage.split("-")[0]] = "x"
+    torch.save(state, tmp_path / "bad.pt")
+    pattern = {"huge-config": "do not fit its model_config .*stored .*configured", "nan-weights": "not finite",
+               "training-str": "its 'training' is a str", "fingerprint-str": "its 'fingerprint' is a str",
+               "pickle": "holds Python objects or code.*not loaded"}[damage]
+    check(capsys, 1, pattern, ["upscale", "--model", tmp_path / "bad.pt", "--input", workspace / "inputs" / "photo.png",
+                               "--output", tmp_path / "o.png"], 1)
+    assert not marker.exists() and not (tmp_path / "o.png").exists()
