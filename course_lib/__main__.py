@@ -663,12 +663,22 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+SIZE_OPTIONS = ("image_size", "style_size", "width", "batch_size", "max_size", "blur", "tile", "resize")
+
+
+def _out_of_memory(err: RuntimeError) -> bool:
+    """The CPU allocator's failure, which torch raises as a plain RuntimeError."""
+    text = str(err)
+    return "can't allocate memory" in text or "not enough memory" in text or "DefaultCPUAllocator" in text
+
+
 def main(argv: list[str] | None = None) -> int:
     import torch
 
     from .downloads import DownloadError
     from .files import LockedError
     from .train import Interrupted
+    from .caffe_vgg import CaffeWeightsUnavailable
     from .vgg import WeightsUnavailable
 
     args = parser().parse_args(argv)
@@ -683,8 +693,15 @@ def main(argv: list[str] | None = None) -> int:
         message = f"{err.filename}: {err.strerror}" if err.filename else (err.strerror or str(err))
         say(f"error: {message}")
         return 1
+    except RuntimeError as err:
+        if not _out_of_memory(err):
+            raise
+        sizes = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+                          if k in SIZE_OPTIONS and v is not None)
+        say(f"error: out of memory ({' '.join(str(err).split())[:160]}); lower {sizes or 'the image size'}")
+        return 1
     except (ValueError, KeyError, MemoryError, FloatingPointError, DownloadError, LockedError,
-            WeightsUnavailable, torch.OutOfMemoryError) as err:
+            WeightsUnavailable, CaffeWeightsUnavailable, torch.OutOfMemoryError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
         say(f"error: {message.strip().splitlines()[0] if message.strip() else type(err).__name__}")
         return 1

@@ -39,9 +39,11 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
-    except OSError as err:
+    except (OSError, RuntimeError) as err:
         tmp.unlink(missing_ok=True)
-        if err.errno == errno.ENOSPC:
+        if isinstance(err, RuntimeError) and not ("unexpected pos" in str(err) or "write failed" in str(err)):
+            raise
+        if isinstance(err, RuntimeError) or err.errno == errno.ENOSPC:  # torch.save's message for a full disk
             kept = f"the previous {path.name} is intact" if path.exists() else "nothing was written"
             raise OSError(errno.ENOSPC, f"disk full while writing {path}; {kept}. Free some space "
                                         f"and run again") from None

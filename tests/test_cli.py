@@ -249,3 +249,18 @@ def test_hostile_or_broken_checkpoints_are_refused_before_anything_is_built(dama
     check(capsys, 1, pattern, ["upscale", "--model", tmp_path / "bad.pt", "--input", workspace / "inputs" / "photo.png",
                                "--output", tmp_path / "o.png"], 1)
     assert not marker.exists() and not (tmp_path / "o.png").exists()
+
+
+def test_the_cpu_allocators_failure_names_the_settings_that_size_it(workspace, tmp_path, capsys, monkeypatch):
+    """torch raises the CPU allocator's failure as a plain RuntimeError (a real one would need a
+    machine-sized allocation, which the OOM killer may answer first)."""
+    from course_lib import data
+
+    def allocate(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: "
+                           "you tried to allocate 30000000000 bytes.")
+    monkeypatch.setattr(data, "CropDataset", allocate)
+    check(capsys, 1, r"out of memory .*can't allocate memory.*; lower --image-size 256, --batch-size 4, "
+                     r"--style-size 64, --width 32",
+          ["train-style", "--style", workspace / "inputs" / "photo.png", "--data", workspace / "inputs", "--out",
+           tmp_path / "r", "--style-size", "64"], 1)

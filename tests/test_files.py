@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from course_lib.files import LockedError, atomic_write, remove_stale_temps, run_lock
 
@@ -30,6 +31,18 @@ def test_disk_full_says_so_and_keeps_the_previous_file(tmp_path):
         with atomic_write(target):
             raise OSError(errno.ENOSPC, "No space left on device")
     assert target.read_text() == "good" and [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+
+
+def test_torch_saves_disk_full_error_says_disk_full_too(tmp_path):
+    """torch.save on a full disk raises RuntimeError('... unexpected pos ...'), not ENOSPC."""
+    target = tmp_path / "checkpoint.pt"
+    torch.save({"step": 1}, target)
+    with pytest.raises(OSError, match=f"disk full while writing {target}; the previous checkpoint.pt is intact"):
+        with atomic_write(target) as tmp:
+            tmp.write_bytes(b"partial")
+            raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 1024 vs 964")
+    assert torch.load(target, weights_only=True) == {"step": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o002])
