@@ -63,6 +63,12 @@ def fit(height: int, width: int, side: int, which: str = "longer") -> tuple[int,
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
+def _check_size(size, name: str) -> None:
+    sides = (size,) if isinstance(size, (int, float)) else tuple(size)
+    if not sides or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sides):
+        raise ValueError(f"{name} must be a positive whole number of pixels (or an (H, W) pair of them), got {size!r}")
+
+
 def resize(image: torch.Tensor, size: int | tuple[int, int], interpolation: str,
            which: str = "longer") -> torch.Tensor:
     """``image`` (…×H×W, float in [0, 1]) resized with ``interpolation`` (``"bicubic"``,
@@ -72,6 +78,7 @@ def resize(image: torch.Tensor, size: int | tuple[int, int], interpolation: str,
     """
     if interpolation not in INTERPOLATIONS:
         raise ValueError(f"interpolation must be one of {sorted(INTERPOLATIONS)}, got {interpolation!r}")
+    _check_size(size, "size")
     target = fit(*image.shape[-2:], size, which) if isinstance(size, int) else (int(size[0]), int(size[1]))
     if tuple(image.shape[-2:]) == target:
         return image
@@ -94,6 +101,9 @@ def load_image(path: str | os.PathLike, size: int | tuple[int, int] | None = Non
     one with more than ``max_pixels`` pixels, or a float image outside [0, 1].
     """
     path = Path(path)
+    for name, value in (("size", size), ("max_size", max_size)):
+        if value is not None:
+            _check_size(value, name)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     try:
@@ -125,13 +135,35 @@ def load_image(path: str | os.PathLike, size: int | tuple[int, int] | None = Non
     return image
 
 
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """A 3×H×W or 1×3×H×W tensor in [0, 1] as an H×W×3 uint8 array, *rounded* to the nearest
-    level (values outside [0, 1] are clipped): 100.9/255 becomes 101, 0.999 becomes 255."""
+def checked(image: torch.Tensor) -> torch.Tensor:
+    """``image`` as one 3×H×W float image in [0, 1], or a ``ValueError`` that says what was
+    expected: a 3×H×W or 1×3×H×W float tensor in [0, 1] (a grey 1×H×W or 1×1×H×W one is
+    repeated to RGB). Refused: a batch, 2-D, uint8 or 0–255 values, NaN."""
+    if not isinstance(image, torch.Tensor):
+        raise ValueError(f"expected an image tensor (1×3×H×W in [0, 1]), got a {type(image).__name__}")
+    shape = "×".join(map(str, image.shape))
     if image.dim() == 4:
         if image.shape[0] != 1:
-            raise ValueError(f"expected one image, got a batch of {image.shape[0]}")
+            raise ValueError(f"expected one image (1×3×H×W), got a batch of {image.shape[0]} ({shape}): "
+                             f"pass image[i:i+1]")
         image = image[0]
+    if image.dim() != 3 or image.shape[0] not in (1, 3):
+        raise ValueError(f"expected an image of shape 3×H×W or 1×3×H×W (grey: 1×H×W), got {shape}"
+                         + (": add the channel with .unsqueeze(0)" if image.dim() == 2 else ""))
+    if not image.is_floating_point():
+        raise ValueError(f"expected a float image in [0, 1], got {image.dtype} values: use .float() / 255")
+    if torch.isnan(image).any():
+        raise ValueError("the image contains NaN values (a diverged computation?): nothing to show or save")
+    if image.numel() and float(image.max()) > 2:
+        raise ValueError(f"expected values in [0, 1], got up to {float(image.max()):.4g}: is it 0-255? divide by 255")
+    return image.expand(3, -1, -1) if image.shape[0] == 1 else image
+
+
+def to_uint8(image: torch.Tensor) -> np.ndarray:
+    """A 3×H×W or 1×3×H×W tensor in [0, 1] (see :func:`checked`) as an H×W×3 uint8 array,
+    *rounded* to the nearest level (values slightly outside [0, 1] are clipped): 100.9/255
+    becomes 101, 0.999 becomes 255."""
+    image = checked(image)
     levels = image.detach().float().cpu().mul(255).round_().clamp_(0, 255)
     return levels.to(torch.uint8).permute(1, 2, 0).numpy()
 

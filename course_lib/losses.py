@@ -50,6 +50,9 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     half-precision sums over H·W terms lose too many digits. ψ is taken as a view of the
     features in whichever memory layout they have (no copy for channels_last).
     """
+    if features.dim() != 4:
+        raise ValueError(f"gram_matrix expects a batch of activations B×C×H×W, got shape {tuple(features.shape)}"
+                         + (": add the batch dimension with .unsqueeze(0)" if features.dim() == 3 else ""))
     b, c, h, w = features.shape
     if features.is_contiguous(memory_format=torch.channels_last) and not features.is_contiguous():
         rows = features.permute(0, 2, 3, 1).reshape(b, h * w, c)  # a view: no copy
@@ -82,6 +85,9 @@ def tv_loss(images: torch.Tensor) -> torch.Tensor:
     """Total variation regulariser ℓ_TV (§3.3, after Mahendran & Vedaldi): the sum of squared
     differences between horizontally and vertically neighbouring pixels, per image, averaged over
     the batch. The paper weights it between 1e-6 and 1e-4 (for pixel values in [0, 255])."""
+    if images.dim() != 4:
+        raise ValueError(f"tv_loss expects a batch of images B×C×H×W, got shape {tuple(images.shape)}"
+                         + (": add the batch dimension with .unsqueeze(0)" if images.dim() == 3 else ""))
     dh = (images[..., 1:, :] - images[..., :-1, :]).pow(2).sum(dim=(1, 2, 3))
     dw = (images[..., :, 1:] - images[..., :, :-1]).pow(2).sum(dim=(1, 2, 3))
     return (dh + dw).mean()

@@ -218,6 +218,9 @@ def build(kind: str, **options) -> nn.Module:
     cls = architecture(kind)
     bound = inspect.signature(cls).bind(**options)
     bound.apply_defaults()
+    for name, value in bound.arguments.items():
+        if isinstance(value, int) and not isinstance(value, bool) and name not in ("seed",) and value < 1:
+            raise ValueError(f"build({kind!r}): {name}={value}; it must be a whole number ≥ 1")
     model = cls(**bound.arguments)
     model.config = {"kind": kind, **{k: list(v) if isinstance(v, tuple) else v for k, v in bound.arguments.items()}}
     return model

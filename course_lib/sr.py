@@ -18,6 +18,8 @@ the scores are those of the network alone.
 
 from __future__ import annotations
 
+import math
+
 import statistics
 from pathlib import Path
 
@@ -34,6 +36,12 @@ from .metrics import psnr_ssim
 
 def degrade(hr: torch.Tensor, scale: int, blur: float = 1.0) -> torch.Tensor:
     """The paper's LR input: Gaussian blur of σ = ``blur`` (none for 0), then bicubic ×1/scale."""
+    if not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a whole number ≥ 1 (the paper: 4 or 8), got {scale!r}")
+    if not math.isfinite(blur) or blur < 0:
+        raise ValueError(f"blur must be a finite σ ≥ 0 (the paper: 1.0), got {blur!r}")
+    if min(hr.shape[-2:]) < scale:
+        raise ValueError(f"an image of {hr.shape[-1]}×{hr.shape[-2]} cannot be reduced ×{scale}")
     if blur > 0:
         radius = int(3 * blur + 0.5)
         hr = TF.gaussian_blur(hr, kernel_size=2 * radius + 1, sigma=blur)
@@ -58,7 +66,14 @@ class Degradation(nn.Module):
 
 
 def match_histogram(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """``image`` (1×3×H×W) with each channel's histogram matched to ``reference``'s (any size)."""
+    """``image`` (1×3×H×W, or a batch matched image by image against a batch of references of
+    the same length) with each channel's histogram matched to ``reference``'s (any size)."""
+    if image.dim() != 4 or reference.dim() != 4 or image.shape[0] != reference.shape[0]:
+        raise ValueError(f"expected B×3×H×W images and as many references, got {tuple(image.shape)} and "
+                         f"{tuple(reference.shape)}")
+    if image.shape[0] > 1:
+        return torch.cat([match_histogram(i[None], r[None]) for i, r in zip(image, reference)])
+
     def hwc(t: torch.Tensor) -> np.ndarray:
         return t[0].permute(1, 2, 0).double().numpy()
 
@@ -72,7 +87,12 @@ def upscale(model: nn.Module | None, lr: torch.Tensor, scale: int | None = None,
     """The model's output for the LR image ``lr`` (1×3×h×w), in [0, 1] on the CPU; ``model``
     None is bicubic interpolation by ``scale``. With ``match``, histogram-matched to ``lr`` as
     the paper's post-processing."""
+    if lr is None or not isinstance(lr, torch.Tensor) or lr.dim() != 4:
+        raise ValueError(f"expected a low-resolution image of shape 1×3×h×w, got "
+                         f"{tuple(lr.shape) if isinstance(lr, torch.Tensor) else type(lr).__name__}")
     if model is None:
+        if not isinstance(scale, int) or scale < 1:
+            raise ValueError(f"bicubic (model None) needs scale=, a whole number ≥ 1; got {scale!r}")
         output = resize(lr.cpu(), (lr.shape[-2] * scale, lr.shape[-1] * scale), "bicubic")
     else:
         device = next(model.parameters()).device

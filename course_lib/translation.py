@@ -393,6 +393,11 @@ def make_input(photo: torch.Tensor, task: str) -> torch.Tensor:
     """The input of a paired task made from a photo (3×H×W in [0, 1]): ``edges``, Canny edges
     (scikit-image, σ = 2) as white lines on black; ``colorize``, the photo in grey (luma,
     BT.601), three equal channels; ``restore``, the photo shrunk 4× and enlarged again (bicubic)."""
+    if not isinstance(photo, torch.Tensor) or photo.dim() != 3 or photo.shape[0] != 3:
+        raise ValueError(f"make_input expects one RGB photo of shape 3×H×W in [0, 1], got "
+                         f"{tuple(photo.shape) if isinstance(photo, torch.Tensor) else type(photo).__name__}"
+                         + (": take one image of the batch, photo[0]" if isinstance(photo, torch.Tensor)
+                            and photo.dim() == 4 else ""))
     if task == "edges":
         from skimage.feature import canny
 
