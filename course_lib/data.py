@@ -132,13 +132,21 @@ def _generated_styles(size: int = 512) -> dict[str, np.ndarray]:
 
 
 def fallback_images(kind: str, folder: Path | None = None) -> list[Path]:
-    """Offline images for ``kind``, written once as PNG into ``folder`` (default: the cache)."""
+    """Offline images for ``kind``, written once as PNG into ``folder`` (default: the cache).
+
+    Each image is written atomically and the set is marked complete only when all are there,
+    so a run killed part-way leaves no truncated file, and the next run writes what is missing."""
+    from .files import atomic_write
+
     folder = Path(folder) if folder is not None else config.cache_dir() / "fallback" / kind
-    if not list_images(folder):
+    marker = folder / ".complete"
+    if not marker.exists():
         arrays = _generated_styles() if kind == "styles" else _sample_photos(kind)
         folder.mkdir(parents=True, exist_ok=True)
         for name, array in arrays.items():
-            Image.fromarray(array).save(folder / f"{name}.png")
+            with atomic_write(folder / f"{name}.png") as tmp:
+                Image.fromarray(array).save(tmp, format="PNG")
+        marker.write_text("".join(f"{name}.png\n" for name in arrays))
     return list_images(folder)
 
 

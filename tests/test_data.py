@@ -67,6 +67,22 @@ def test_offline_fallback_is_announced_and_loadable(cache, offline, capsys, kind
         assert "Download failed" in err  # it did try the manifest first
 
 
+def test_samples_killed_part_way_are_repaired_by_the_next_run(tmp_path, capsys):
+    """`samples DIR` killed after its first image: the rerun writes what is missing and every
+    file is a whole PNG (each is written atomically, the set marked complete at the end)."""
+    from course_lib.__main__ import main
+
+    assert main(["samples", str(tmp_path)]) == 0
+    whole = {p.name: p.read_bytes() for p in (tmp_path / "content").iterdir() if p.suffix == ".png"}
+    first, *rest = sorted(whole)
+    for name in rest:  # what a kill after the first image leaves: no marker, the rest absent
+        (tmp_path / "content" / name).unlink()
+    (tmp_path / "content" / ".complete").unlink()
+    assert main(["samples", str(tmp_path)]) == 0
+    assert {p.name: p.read_bytes() for p in (tmp_path / "content").iterdir() if p.suffix == ".png"} == whole
+    assert not list((tmp_path / "content").glob(".*.tmp"))
+
+
 def test_offline_content_photos_are_held_out_of_training(cache, offline):
     assert not {p.stem for p in data.images("content")} & {p.stem for p in data.images("train")}
 
