@@ -507,9 +507,21 @@ def _network_options(p: argparse.ArgumentParser, network, tv_weights: dict) -> N
                    help="instance norm (later work) or the paper's batch norm")
 
 
-def _inference_options(p: argparse.ArgumentParser, trained_by: str) -> None:
-    """The options of the commands that apply a trained network (stylize, upscale)."""
-    p.add_argument("--model", required=True, help=f"checkpoint.pt written by {trained_by}, or a shipped model's name")
+def _shipped(kinds: tuple[str, ...]) -> str:
+    """The names of the shipped models of ``kinds``, for a --model option's help."""
+    import torch
+
+    from .train import shipped_models
+
+    names = [name for name, path in shipped_models().items()
+             if torch.load(path, mmap=True, weights_only=True)["model_config"].get("kind") in kinds]
+    return ", ".join(names) or "none yet"
+
+
+def _inference_options(p: argparse.ArgumentParser, trained_by: str, kinds: tuple[str, ...]) -> None:
+    """The options of the commands that apply a trained network (stylize, upscale, translate)."""
+    p.add_argument("--model", required=True, help=f"checkpoint.pt written by {trained_by}, or the name of a "
+                                                  f"shipped model: {_shipped(kinds)}")
     p.add_argument("--input", required=True, help="an image, or a folder of images")
     p.add_argument("--output", required=True, help="output image (or folder, for a folder input)")
     p.add_argument("--overwrite", action="store_true", help="allow writing over input files")
@@ -583,14 +595,15 @@ def parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser("upscale", formatter_class=_Help,
                              help="enlarge an image or a folder with a trained super-resolution network")
-    _inference_options(up, "train-sr")
+    _inference_options(up, "train-sr", ("sr", "srcnn"))
     _match_histogram_option(up)
     up.set_defaults(run=_upscale)
 
     ev = commands.add_parser("eval-sr", formatter_class=_Help,
                              help="PSNR/SSIM on Y of a model or of bicubic upscaling on benchmark sets")
     ev.add_argument("--model", required=True,
-                    help="checkpoint.pt written by train-sr, a shipped model's name (sr4-pixel), or 'bicubic'")
+                    help=f"checkpoint.pt written by train-sr, a shipped model's name ({_shipped(('sr', 'srcnn'))}), "
+                         f"or 'bicubic'")
     ev.add_argument("--scale", type=int, choices=(2, 4, 8), required=True, help="upscaling factor")
     ev.add_argument("--sets", nargs="+", default=None,
                     help="folders of HR images (default: the benchmark sets of COURSE_DATA or the cache)")
@@ -645,7 +658,7 @@ def parser() -> argparse.ArgumentParser:
 
     tr = commands.add_parser("translate", formatter_class=_Help,
                              help="apply a trained pix2pix or CycleGAN model to an image or a folder")
-    _inference_options(tr, "train-pix2pix or train-cyclegan")
+    _inference_options(tr, "train-pix2pix or train-cyclegan", ("pix2pix", "cyclegan"))
     tr.add_argument("--direction", choices=("ab", "ba"), default="ab", help="CycleGAN: A→B or B→A")
     tr.add_argument("--task", default="auto",
                     help="pix2pix: make the input from a photo as in training ('auto': the task the model "
@@ -654,7 +667,7 @@ def parser() -> argparse.ArgumentParser:
 
     st = commands.add_parser("stylize", formatter_class=_Help,
                              help="apply a trained style network to an image or a folder")
-    _inference_options(st, "train-style")
+    _inference_options(st, "train-style", ("style",))
     st.add_argument("--max-size", type=_positive, default=None, help="shrink (never enlarge) the longer side to this")
     st.add_argument("--tile", type=_positive, default=None,
                     help="process in tiles of this side (automatic when the image would not fit in memory)")

@@ -264,3 +264,17 @@ def test_the_cpu_allocators_failure_names_the_settings_that_size_it(workspace, t
                      r"--style-size 64, --width 32",
           ["train-style", "--style", workspace / "inputs" / "photo.png", "--data", workspace / "inputs", "--out",
            tmp_path / "r", "--style-size", "64"], 1)
+
+
+@pytest.mark.parametrize("command, kinds", [("upscale", ("sr", "srcnn")), ("translate", ("pix2pix", "cyclegan")),
+                                            ("stylize", ("style",))])
+def test_every_model_options_help_lists_the_shipped_models_it_takes(command, kinds, capsys):
+    from course_lib.train import load_checkpoint, shipped_models
+
+    import re
+
+    code, out, _ = run_cli(capsys, command, "--help")
+    words = set(re.split(r"[\s,()]+", " ".join(out.split()).replace("- ", "-")))  # argparse wraps at hyphens
+    for name, path in shipped_models().items():
+        fits = load_checkpoint(path)["model_config"]["kind"] in kinds
+        assert (name in words) == fits, (command, name)
