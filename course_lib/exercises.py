@@ -186,7 +186,21 @@ def _snapshot(inputs: tuple) -> list[torch.Tensor]:
     return out
 
 
+def loss_and_parts(result) -> dict[str, torch.Tensor]:
+    """An objective's (total, parts) as ``{"total": …, "<part>": …}``, so that a check compares
+    every weighted term by its name, not only the sum; a wrong structure is named."""
+    if not (isinstance(result, (tuple, list)) and len(result) == 2 and isinstance(result[1], dict)):
+        raise ValueError(f"expected (total, parts) with parts a dict of named terms, got a {type(result).__name__}")
+    total, parts = result
+    if not isinstance(total, torch.Tensor) or total.numel() != 1:
+        raise ValueError(f"the total must be a one-number tensor (to backpropagate), got {type(total).__name__}")
+    return {"total": total, **{str(k): v for k, v in parts.items()}}
+
+
 def _same(got, want, threshold: float) -> bool:
+    if isinstance(want, dict):
+        return isinstance(got, dict) and set(got) == set(want) and \
+            all(_same(got[k], want[k], threshold) for k in want)
     got_t, want_t = torch.as_tensor(got), torch.as_tensor(want)
     return got_t.shape == want_t.shape and relative_error(got_t, want_t) <= threshold
 
@@ -201,7 +215,9 @@ def _verdict(name: str, got, exercise: Exercise, outcome_of: Callable[[Callable]
     want = _detached(exercise.compare(outcome_of(exercise.reference)))
     got = _detached(exercise.compare(got))
     if _same(got, want, exercise.threshold):
-        print(f"{name}: PASS (relative error {relative_error(got, want):.1e})")
+        error = max(float(relative_error(got[k], want[k])) for k in want) if isinstance(want, dict) else \
+            float(relative_error(got, want))
+        print(f"{name}: PASS (relative error {error:.1e})")
         return True
     for mistake, hint in exercise.mistakes:
         try:
@@ -210,6 +226,15 @@ def _verdict(name: str, got, exercise: Exercise, outcome_of: Callable[[Callable]
                 return False
         except Exception:
             continue
+    if isinstance(want, dict):
+        if not isinstance(got, dict) or set(got) != set(want):
+            print(f"{name}: FAIL, the parts are named {sorted(got) if isinstance(got, dict) else got!r} but "
+                  f"expected {sorted(want)}. Using course_lib's version.")
+        else:
+            worst = max(want, key=lambda k: float(relative_error(torch.as_tensor(got[k]), torch.as_tensor(want[k]))))
+            print(f"{name}: FAIL, {worst!r} is {float(got[worst]):.6g} but expected {float(want[worst]):.6g} "
+                  f"(relative error {float(relative_error(got[worst], want[worst])):.1e}). Using course_lib's version.")
+        return False
     got_t, want_t = torch.as_tensor(got), torch.as_tensor(want)
     if got_t.shape != want_t.shape:
         print(f"{name}: FAIL, shape {tuple(got_t.shape)} but expected {tuple(want_t.shape)}. "
@@ -302,7 +327,7 @@ def gatys_objective_exercise(loss_net) -> Exercise:
             from dataclasses import replace
             return reference(image, net, targets, grams, replace(weights, **{term: 0.0}))
         return mistake
-    return Exercise(reference, inputs, compare=lambda result: result[0], threshold=1e-4, mistakes=[
+    return Exercise(reference, inputs, compare=loss_and_parts, threshold=1e-4, mistakes=[
         (without("tv"), "the TV term λ_TV·ℓ_TV(ŷ) is missing"),
         (without("style"), "the style term λ_s·ℓ_style is missing"),
         (without("content"), "the content term λ_c·ℓ_feat is missing")])
@@ -350,11 +375,11 @@ def training_objective_exercise(loss_net) -> Exercise:
         model = TransformerNet(width=4).to(device)
         batch = torch.rand(2, 3, 32, 32, generator=_gen(8)).to(device)
         objective = factory(Counting(), style, weights)
-        totals = [objective(model, batch)[0] for _ in range(2)]
+        totals = [objective(model, batch) for _ in range(2)]
         if sum(style_passes) > 1:
             raise ValueError("it runs the loss network on the style image at every call: compute the style "
                              "image's Gram matrices once, in make_objective, outside the objective")
-        return totals[0]
+        return loss_and_parts(totals[0])
 
     def reference(net, style_image, w):
         return PerceptualObjective(net, style_image, w).loss
@@ -380,7 +405,8 @@ def train_step_exercise() -> Exercise:
             loss = (m(x) - x.flip(-1)).pow(2).mean()
             return loss, {"pixel": loss}
         for _ in range(3):
-            step_fn(model, loss_fn, optimizer, batch)
+            returned = step_fn(model, loss_fn, optimizer, batch)
+            loss_and_parts(returned)  # the loop logs what the step returns: (loss, parts), as loss_fn gave them
         return torch.cat([p.detach().flatten() for p in model.parameters()])
 
     def no_zero_grad(model, loss_fn, optimizer, batch):
@@ -432,7 +458,7 @@ def sr_objective_exercise(loss_net) -> Exercise:
         torch.manual_seed(0)
         model = SuperResolutionNet(4, channels=8, blocks=1).to(device)
         hr = torch.rand(2, 3, 32, 32, generator=_gen(4)).to(device)
-        return factory(loss_net, lambda x: degrade(x, 4, 1.0), 1e-4)(model, hr)[0]
+        return loss_and_parts(factory(loss_net, lambda x: degrade(x, 4, 1.0), 1e-4)(model, hr))
 
     def reference(net, degrade_fn, tv_weight):
         return PerceptualObjective(net, weights=LossWeights(content=1.0, style=0.0, tv=tv_weight),
@@ -494,7 +520,7 @@ def _translation_exercises() -> dict[str, Exercise]:
                        "strides apart in the image: multiply (k − 1) by that product"),
             (own_stride, "a layer's own stride does not widen its own window: multiply (k − 1) by the strides of "
                          "the layers *before* it")]),
-        "generator_loss": Exercise(g_reference, g_inputs, compare=lambda result: result[0], threshold=1e-4, mistakes=[
+        "generator_loss": Exercise(g_reference, g_inputs, compare=loss_and_parts, threshold=1e-4, mistakes=[
             (lambda p, f, t, w: (w.gan * gan_loss(p, False) + w.l1 * F.l1_loss(f, t), {}),
              "the generator wants the discriminator to call its output *real*: use the label True (1)"),
             (lambda p, f, t, w: (w.gan * gan_loss(p, True) + w.l1 * F.mse_loss(f, t), {}),

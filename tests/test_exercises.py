@@ -199,3 +199,55 @@ def test_translation_exercises_catch_their_mistakes(name, capsys):
     for mistake, hint in exercise.mistakes:
         check(name, mistake)
         assert f"{name}: FAIL, {hint}" in capsys.readouterr().out
+
+
+def unweighted_parts(image, net, targets, grams, weights):
+    """The right total, but parts that are not the weighted terms."""
+    from course_lib.objectives import PerceptualObjective
+
+    total, parts = PerceptualObjective(net, weights=weights, style_grams=grams)(image, targets)
+    return total, {k: v / getattr(weights, k) for k, v in parts.items()}
+
+
+def mislabelled_parts(image, net, targets, grams, weights):
+    from course_lib.objectives import PerceptualObjective
+
+    total, parts = PerceptualObjective(net, weights=weights, style_grams=grams)(image, targets)
+    return total, {"feature": parts["content"], "style": parts["style"], "tv": parts["tv"]}
+
+
+@pytest.mark.parametrize("wrong, message", [(unweighted_parts, r"FAIL, '(content|style|tv)' is"),
+                                            (mislabelled_parts, r"FAIL, the parts are named \['feature'")])
+def test_an_objective_with_the_right_total_but_wrong_parts_fails(wrong, message, random_vgg, capsys):
+    import re
+
+    exercise = exercises.gatys_objective_exercise(random_vgg)
+    assert check("gatys_objective", wrong, exercise=exercise) is exercise.reference
+    assert re.search(message, capsys.readouterr().out)
+
+
+def test_a_training_objective_with_unweighted_parts_fails(random_vgg, capsys):
+    from course_lib.objectives import PerceptualObjective
+
+    def unweighted(loss_net, style, weights):
+        reference = PerceptualObjective(loss_net, style, weights)
+
+        def objective(model, x):
+            total, parts = reference.loss(model, x)
+            return total, {k: v / getattr(weights, k) for k, v in parts.items()}
+        return objective
+    exercise = exercises.training_objective_exercise(random_vgg)
+    assert check("make_objective", unweighted, exercise=exercise) is exercise.reference
+    assert "make_objective: FAIL, " in capsys.readouterr().out
+
+
+def test_a_step_that_returns_a_number_fails_its_check(capsys):
+    def returns_item(model, loss_fn, optimizer, batch):
+        optimizer.zero_grad()
+        loss, parts = loss_fn(model, batch)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+    exercise = exercises.train_step_exercise()
+    assert check("train_step", returns_item, exercise=exercise) is exercise.reference
+    assert "train_step: FAIL, it raised ValueError: expected (total, parts)" in capsys.readouterr().out
