@@ -688,10 +688,10 @@ def _out_of_memory(err: RuntimeError) -> bool:
 def main(argv: list[str] | None = None) -> int:
     import torch
 
+    from .caffe_vgg import CaffeWeightsUnavailable
     from .downloads import DownloadError
     from .files import LockedError
     from .train import Interrupted
-    from .caffe_vgg import CaffeWeightsUnavailable
     from .vgg import WeightsUnavailable
 
     args = parser().parse_args(argv)

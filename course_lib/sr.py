@@ -19,7 +19,6 @@ the scores are those of the network alone.
 from __future__ import annotations
 
 import math
-
 import statistics
 from pathlib import Path
 

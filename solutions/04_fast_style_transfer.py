@@ -363,4 +363,5 @@ if measured.exists():
     for size, seconds in earlier["seconds_per_step"].items():
         print(f"notebook 3, {size}²: {seconds:.3f} s per iteration on {earlier['device']}")
 else:
-    print("Run notebook 3 to compare with its measurement.")
+    print("Notebook 3 has not been run in this cache, so its measurement is not here to compare with "
+          "(its stored outputs show one).")

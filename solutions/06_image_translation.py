@@ -22,9 +22,12 @@
 #   discriminator that judges every 70×70 patch of (input, output); loss cGAN + λ·L1, λ = 100.
 #   PatchGAN comes from Li & Wand's Markovian GANs (ECCV 2016, the same year as this paper), a
 #   patch-statistics cousin of the Gram-matrix style loss.
-# - **pix2pixHD** (Wang et al., CVPR 2018) adds three discriminators at three resolutions, a
-#   feature-matching loss on the discriminators' features, and a VGG perceptual loss: this
-#   paper's ℓ_feat, carried into GANs.
+# - **pix2pixHD** (Wang et al., CVPR 2018): its main contribution is a coarse-to-fine generator,
+#   a global generator at half resolution wrapped by a *local enhancer* at full resolution, fed
+#   with instance-boundary maps besides the label maps, for 2048×1024 outputs. Its losses add
+#   three discriminators of one architecture at three resolutions, a feature-matching loss on
+#   the discriminators' features, and a VGG perceptual loss: this paper's ℓ_feat, carried into
+#   GANs. (The course's `-hd` model takes the losses only, with two discriminator scales.)
 # - **CycleGAN** (Zhu et al., ICCV 2017): *unpaired* data; two generators (Johnson et al.'s
 #   transformation network) and two discriminators; LSGAN + λ·cycle consistency, λ = 10.
 #
@@ -348,7 +351,7 @@ display(Markdown("""
 |---|---|---|---|---|
 | feed-forward + perceptual loss (notebook 4) | no (style: one painting; SR: pairs made by degradation) | no | yes (VGG) | one style or task per network, real-time, stable training |
 | pix2pix | yes | yes (PatchGAN, sees the pair) | no | sharp, realistic outputs for a paired task; GAN instability |
-| pix2pixHD | yes | yes (three scales, feature matching) | yes (VGG ℓ_feat) | high-resolution, steadier GAN training |
+| pix2pixHD | yes | yes (three scales in the paper, two in the course's `-hd` model; feature matching) | yes (VGG ℓ_feat) | high resolution (coarse-to-fine generator), steadier GAN training |
 | CycleGAN | no (two unpaired collections) | yes (two) | no | translation between domains without pairs; may change content, hide information |
 """))
 

@@ -269,9 +269,9 @@ def test_the_cpu_allocators_failure_names_the_settings_that_size_it(workspace, t
 @pytest.mark.parametrize("command, kinds", [("upscale", ("sr", "srcnn")), ("translate", ("pix2pix", "cyclegan")),
                                             ("stylize", ("style",))])
 def test_every_model_options_help_lists_the_shipped_models_it_takes(command, kinds, capsys):
-    from course_lib.train import load_checkpoint, shipped_models
-
     import re
+
+    from course_lib.train import load_checkpoint, shipped_models
 
     code, out, _ = run_cli(capsys, command, "--help")
     words = set(re.split(r"[\s,()]+", " ".join(out.split()).replace("- ", "-")))  # argparse wraps at hyphens

@@ -8,9 +8,9 @@ import torch
 from helpers import SHARED, needs_shared, run_cli
 from PIL import Image
 
+from course_lib.data import CropDataset
 from course_lib.images import resize
 from course_lib.metrics import psnr_ssim, sharpness
-from course_lib.data import CropDataset
 from course_lib.objectives import SR_WEIGHTS, PerceptualObjective
 from course_lib.sr import Degradation, degrade, evaluate, match_histogram, upscale
 

@@ -8,11 +8,26 @@ from PIL import Image
 
 from course_lib.networks import TransformerNet, build
 from course_lib.train import TrainConfig, load_checkpoint, train
-from course_lib.translation import (CycleGAN, CycleGANObjective, ImagePool, MultiScaleDiscriminator,
-                                    PairedDataset, PatchDiscriminator, Pix2PixObjective, TranslationWeights,
-                                    UNetGenerator, UnpairedDataset, cycle_loss, feature_matching_loss, gan_loss,
-                                    identity_loss, layer_receptive_field, make_input, measured_receptive_field,
-                                    patch_layers)
+from course_lib.translation import (
+    CycleGAN,
+    CycleGANObjective,
+    ImagePool,
+    MultiScaleDiscriminator,
+    PairedDataset,
+    PatchDiscriminator,
+    Pix2PixObjective,
+    TranslationWeights,
+    UNetGenerator,
+    UnpairedDataset,
+    cycle_loss,
+    feature_matching_loss,
+    gan_loss,
+    identity_loss,
+    layer_receptive_field,
+    make_input,
+    measured_receptive_field,
+    patch_layers,
+)
 
 
 def test_patchgan_sees_70_by_70_and_takes_pairs():

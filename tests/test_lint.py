@@ -1,0 +1,14 @@
+"""ruff over the library, the tests, the tools and the benchmarks: pyflakes' errors (unused
+imports and names, undefined names), bugbear's likely bugs, and sorted imports."""
+
+import subprocess
+import sys
+
+from helpers import ROOT
+
+
+def test_ruff_finds_nothing():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--select", "F,B,E9,I",
+                             "--ignore", "B905", "--line-length", "120", "course_lib", "tests", "tools", "benchmarks"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
