@@ -222,6 +222,9 @@ def _train_sr(args: argparse.Namespace) -> int:
     from .sr import Degradation
     from .vgg import VGGFeatures
 
+    if args.arch == "srcnn" and args.paper:
+        raise ValueError("--paper picks the paper's super-resolution network; SRCNN (--arch srcnn) has no "
+                         "such variant: drop one of them")
     if args.arch == "srcnn" and args.loss != "pixel":
         raise ValueError("SRCNN is trained with the per-pixel loss: use --loss pixel")
     if args.image_size % args.scale:
@@ -253,6 +256,12 @@ def _train_pix2pix(args: argparse.Namespace) -> int:
     from .translation import PairedDataset, Pix2PixObjective, TranslationWeights
     from .vgg import VGGFeatures
 
+    if args.task is None:
+        if args.resize is not None:
+            raise ValueError("--resize applies to the photos of a --task; side-by-side pairs (no --task) are "
+                             "cropped as they are. Drop --resize, or give --task")
+        say("note: no --task, so each training image is read as a side-by-side pair, left half → right half "
+            "(--reverse: right → left). For ordinary photos give --task edges, colorize or restore.")
     _at_least("--image-size", args.image_size, 2 ** args.depth,
               f"a U-Net of --depth {args.depth} halves down to (2^{args.depth})")
     _at_least("--image-size", args.image_size, 32 * 2 ** (args.scales - 1),
@@ -299,6 +308,9 @@ def _translate(args: argparse.Namespace) -> int:
     device = _device(args)
     model = load_model(args.model, device, kinds=("pix2pix", "cyclegan"))
     kind = model.config["kind"]
+    if kind == "pix2pix" and args.direction != "ab":
+        raise ValueError(f"{args.model} is a pix2pix model, which translates one way only; --direction is "
+                         f"for CycleGAN models")
     network = model.generator if kind == "pix2pix" else (model.g_ab if args.direction == "ab" else model.g_ba)
     task = args.task
     if task == "auto":

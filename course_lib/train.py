@@ -42,6 +42,7 @@ AMP = ("auto", "bf16", "fp16", "off")
 # TrainConfig fields that do not change what is learned: they may differ when a run resumes.
 FREE_SETTINGS = ("steps", "checkpoint_every", "sample_every", "log_every", "num_workers",
                  "channels_last", "compile", "cudnn_benchmark")
+MIN_BAD_IMAGES = 2  # unreadable training images always tolerated, however small the folder
 MAX_BAD_STEPS = 5  # consecutive steps with non-finite gradients before training stops
 
 
@@ -171,9 +172,11 @@ class SkipUnreadable(torch.utils.data.Dataset):
             except ValueError as err:
                 if i not in self.bad:
                     self.bad.add(i)
-                    say(f"Skipping an unreadable training image: {err}")
-                    with open(self.log, "a") as f:
-                        f.write(f"{err}\n")
+                    listed = self.log.read_text().splitlines() if self.log.exists() else []
+                    if str(err) not in listed:  # each image once, whichever worker meets it first
+                        say(f"Skipping an unreadable training image: {err}")
+                        with open(self.log, "a") as f:
+                            f.write(f"{err}\n")
         raise ValueError("no training image can be read; see " + str(self.log))
 
     def count(self) -> int:
@@ -448,9 +451,10 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
         with _signals_as_interrupt():
             while step < config.steps:
                 batch = _to(next(batches), device, memory_format)
-                if examples.count() > config.max_bad_images * len(dataset):
+                if examples.count() > max(config.max_bad_images * len(dataset), MIN_BAD_IMAGES):
                     raise ValueError(f"{examples.count()} of {len(dataset)} training images are unreadable "
-                                     f"(more than {config.max_bad_images:.0%}); see {out_dir / SKIPPED}")
+                                     f"(more than {config.max_bad_images:.0%} and more than {MIN_BAD_IMAGES}); "
+                                     f"see {out_dir / SKIPPED}")
                 losses, parts = {}, {}
                 bad = torch.zeros((), dtype=torch.bool, device=device)
                 stream = objective.losses(forward, batch) if step_fn is None else iter(())

@@ -149,3 +149,13 @@ def test_the_wheel_carries_the_manifest_and_not_the_instructor_tools(tmp_path):
     names = zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist()
     assert "course_lib/manifest.json" in names
     assert not any("make_student" in name for name in names)
+
+
+def test_notebook_1s_stored_demo_shows_its_lesson():
+    """Question 2 says the l_pixel CNN's PSNR is above bicubic's: its stored output must say so."""
+    nb = nbformat.read(ROOT / "solutions" / "01_per_pixel_loss.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    line = next(line for line in text.splitlines() if line.startswith("PSNR (dB):"))
+    bicubic = float(re.search(r"bicubic ([\d.]+)", line).group(1))
+    cnn = float(re.search(r"CNN, ℓ_pixel ([\d.]+)", line).group(1))
+    assert cnn > bicubic, line
