@@ -76,7 +76,14 @@ def sr_set(name: str) -> Path:
     root = config.data_dir()
     folder = (root / "sr" / name) if root is not None else config.cache_dir() / "sr" / name
     if root is None and not folder.is_dir() and name != "BSD68":  # the download holds all of BSD100
-        fetch("sr-benchmarks")
+        item = manifest()["sr-benchmarks"]
+        say(f"Benchmark set {name} is not in {folder.parent}: downloading the manifest's 'sr-benchmarks' "
+            f"({item.size_hint or 'size unknown'}, {item.url}{'' if item.sha256 else ', not pinned by a SHA-256'}).")
+        try:
+            fetch("sr-benchmarks")
+        except DownloadError as err:
+            raise DownloadError(f"benchmark set {name} is not available offline ({err}). Give the sets with "
+                                f"--sets FOLDER…, or set COURSE_DATA to a folder holding sr/{name}") from None
     if not list_images(folder):
         raise FileNotFoundError(f"benchmark set {name!r} not found in {folder}")
     return folder

@@ -119,3 +119,11 @@ def test_crop_dataset(tmp_path):
         (copy / path.name).write_bytes(path.read_bytes())
     assert data.CropDataset([copy / p.name for p in crops.paths], crop=32).settings()["files_sha256"] == \
         crops.settings()["files_sha256"]
+
+
+def test_benchmark_sets_offline_say_what_they_fetch_and_how_to_give_them(cache, offline, capsys):
+    from course_lib.downloads import DownloadError
+
+    with pytest.raises(DownloadError, match=r"Set5 is not available offline .*--sets FOLDER.*COURSE_DATA"):
+        data.sr_set("Set5")
+    assert "downloading the manifest's 'sr-benchmarks'" in capsys.readouterr().err
