@@ -105,7 +105,10 @@ def _download(args: argparse.Namespace) -> int:
     items = manifest()
     if not args.names:
         for item in items.values():
-            print(f"{item.name:16} {item.kind:8} {item.size_hint or '':7} {item.attribution}")
+            pinned = "pinned" if item.sha256 else "UNPINNED"
+            print(f"{item.name:16} {item.kind:12} {item.size_hint or '':7} {pinned:9} {item.attribution}")
+        say("UNPINNED: no SHA-256 in the manifest yet (the source could not be fetched to check it); such a file "
+            "is reported as UNVERIFIED when downloaded and re-checked against what it was then")
         return 0
     for name in args.names:
         print(fetch(name))

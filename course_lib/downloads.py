@@ -9,6 +9,7 @@ recorded beside it (``<file>.sha256.json``) and checked again whenever it is use
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -87,9 +88,12 @@ def _content_range_start(value: str | None) -> int | None:
     return int(first) if first.isdigit() else None
 
 
-def _transfer(url: str, part: Path, timeout: float) -> int | None:
+def _transfer(url: str, part: Path, timeout: float, max_bytes: int | None = None) -> int | None:
     """Append what the server sends after ``part``'s bytes; returns the total size the server
-    announced (None if it announced none)."""
+    announced (None if it announced none). More than ``max_bytes`` in all, or a full disk, stops
+    the transfer and removes the partial file."""
+    if part.is_dir():
+        raise DownloadError(f"{part} is a folder, not a partial download: move or delete it, then run again")
     start = part.stat().st_size if part.exists() else 0
     request = Request(url, headers={"Range": f"bytes={start}-"} if start else {})
     try:
@@ -98,7 +102,7 @@ def _transfer(url: str, part: Path, timeout: float) -> int | None:
         if err.code == 416 and start:  # the part is not a prefix of what the server has
             say(f"{part.name}: the server has nothing after byte {start:,}; starting over")
             part.unlink()
-            return _transfer(url, part, timeout)
+            return _transfer(url, part, timeout, max_bytes)
         raise DownloadError(f"{url}: HTTP {err.code} {err.reason}") from None
     with response:
         if start and (response.status != 206 or
@@ -106,11 +110,30 @@ def _transfer(url: str, part: Path, timeout: float) -> int | None:
             start = 0  # Range ignored, or a 206 for other bytes: start over
         length = response.headers.get("Content-Length")
         total = start + int(length) if length is not None else None
-        with open(part, "ab" if start else "wb") as out, config.progress(
-                total=total, initial=start, unit="B", unit_scale=True, desc=part.name[:-5]) as bar:
-            while chunk := response.read(1 << 16):
-                out.write(chunk)
-                bar.update(len(chunk))
+        if max_bytes is not None and total is not None and total > max_bytes:
+            part.unlink(missing_ok=True)
+            raise DownloadError(f"{url}: the server announces {total:,} bytes, more than the {max_bytes:,} this "
+                                f"entry may have (its manifest size with a margin); nothing was kept")
+        written = start
+        try:
+            with open(part, "ab" if start else "wb") as out, config.progress(
+                    total=total, initial=start, unit="B", unit_scale=True, desc=part.name[:-5]) as bar:
+                while chunk := response.read(1 << 16):
+                    out.write(chunk)
+                    written += len(chunk)
+                    bar.update(len(chunk))
+                    if max_bytes is not None and written > max_bytes:
+                        raise DownloadError(f"{url}: more than {max_bytes:,} bytes, the most this entry may have "
+                                            f"(its manifest size with a margin); stopped, and {part} was removed")
+        except DownloadError:
+            part.unlink(missing_ok=True)
+            raise
+        except OSError as err:
+            if err.errno != errno.ENOSPC:
+                raise
+            part.unlink(missing_ok=True)
+            raise DownloadError(f"{url}: disk full while writing {part} (after {written:,} bytes); the partial "
+                                f"file was removed. Free some space, or set COURSE_CACHE to a larger disk") from None
     return total
 
 
@@ -126,7 +149,8 @@ def _confirm_complete(url: str, size: int, timeout: float) -> bool:
         return False
 
 
-def download(url: str, dest: Path, sha256: str | None = None, timeout: float = 30.0) -> Path:
+def download(url: str, dest: Path, sha256: str | None = None, timeout: float = 30.0,
+             max_bytes: int | None = None) -> Path:
     """Download ``url`` to ``dest`` with a progress bar, resuming ``dest.part`` if an earlier
     transfer was cut, then verify it and move it into place.
 
@@ -136,12 +160,12 @@ def download(url: str, dest: Path, sha256: str | None = None, timeout: float = 3
     """
     dest = Path(dest)
     if dest.exists():
-        check_unverified(dest)
+        check_cached(dest, sha256)
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     try:
-        total = _transfer(url, part, timeout)
+        total = _transfer(url, part, timeout, max_bytes)
     except (URLError, OSError) as err:
         kept = f"; partial data kept in {part}, run again to resume" if part.exists() and part.stat().st_size \
             else ""
@@ -150,10 +174,10 @@ def download(url: str, dest: Path, sha256: str | None = None, timeout: float = 3
     if total is not None and got != total:
         raise DownloadError(f"{url}: transfer cut at {got:,} of {total:,} bytes; partial data kept "
                             f"in {part}, run again to resume")
-    if total is None and sha256 is None and not _confirm_complete(url, got, timeout):
-        raise DownloadError(f"{url}: the server announced no length and has no checksum in the "
-                            f"manifest, and it could not confirm that {got:,} bytes are the whole "
-                            f"file; partial data kept in {part}, run again to resume")
+    if sha256 is None and not _confirm_complete(url, got, timeout):  # the real length, not only the announced one
+        raise DownloadError(f"{url}: the manifest has no checksum for it, and the server could not confirm "
+                            f"that {got:,} bytes are the whole file (asked for the bytes after them, it did not "
+                            f"answer 'none'); partial data kept in {part}, run again to resume")
     actual = sha256_of(part)
     if sha256 is None:
         say(f"UNVERIFIED: the manifest has no SHA-256 for {url}; got {actual} ({got:,} bytes). "
@@ -164,7 +188,35 @@ def download(url: str, dest: Path, sha256: str | None = None, timeout: float = 3
         raise ValueError(f"{url}: checksum mismatch (expected SHA-256 {sha256}, got {actual}); "
                          f"the download was deleted")
     os.replace(part, dest)
+    if sha256 is not None:
+        _remember(dest, actual)
     return dest
+
+
+def _remember(dest: Path, digest: str) -> None:
+    stat = dest.stat()
+    _record(dest).write_text(json.dumps({"size": stat.st_size, "sha256": digest, "mtime_ns": stat.st_mtime_ns}))
+
+
+def check_cached(dest: Path, sha256: str | None) -> None:
+    """Re-check a cached download on use: an unpinned one against what was recorded at its
+    download (:func:`check_unverified`); a pinned one by its size, and by its SHA-256 whenever
+    the file changed since it was last checked. ``ValueError`` naming the file otherwise."""
+    if sha256 is None:
+        check_unverified(dest)
+        return
+    record = _record(dest)
+    seen = json.loads(record.read_text()) if record.exists() else {}
+    stat = dest.stat()
+    if seen.get("size") is not None and stat.st_size != seen["size"]:
+        raise ValueError(f"{dest}: {stat.st_size:,} bytes, but {seen['size']:,} were downloaded and verified; "
+                         f"it changed since (corrupt?): delete it to download it again")
+    if seen.get("mtime_ns") != stat.st_mtime_ns:
+        digest = sha256_of(dest)
+        if digest != sha256.lower():
+            raise ValueError(f"{dest}: its SHA-256 is {digest}, not the manifest's {sha256}: it changed since it "
+                             f"was downloaded (corrupt or replaced), so it was not used; delete it to download it again")
+        _remember(dest, digest)
 
 
 def _extract(archive: Path, members: dict[str, str], root: Path) -> None:
@@ -181,7 +233,11 @@ def _extract(archive: Path, members: dict[str, str], root: Path) -> None:
             _copy_members(archive, entries, members, root)
 
 
+MAX_EXPANSION = 20  # the images of an archive may unpack to at most this many times its size (a zip bomb: 1000s)
+
+
 def _copy_members(archive: Path, entries, members: dict[str, str], root: Path) -> None:
+    budget = MAX_EXPANSION * archive.stat().st_size + 10_000_000
     for prefix, folder in members.items():
         chosen = [(name, opener) for name, opener in entries
                   if name.startswith(prefix) and Path(name).suffix.lower() in IMAGE_SUFFIXES]
@@ -197,7 +253,14 @@ def _copy_members(archive: Path, entries, members: dict[str, str], root: Path) -
         tmp.mkdir(parents=True)
         for name, opener in chosen:
             with opener() as src, open(tmp / Path(name).name, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+                while chunk := src.read(1 << 20):
+                    budget -= len(chunk)
+                    if budget < 0:
+                        dst.close()
+                        shutil.rmtree(tmp, ignore_errors=True)
+                        raise DownloadError(f"{archive}: its images unpack to more than {MAX_EXPANSION}× its size "
+                                            f"(a decompression bomb?); stopped, and nothing was kept")
+                    dst.write(chunk)
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
 
@@ -209,11 +272,35 @@ def fetch(name: str) -> Path:
         raise KeyError(f"no manifest entry {name!r}; entries: {', '.join(items)}")
     item = items[name]
     root = config.cache_dir()
+    cap = max_bytes(item)
     if not item.members:
-        return download(item.url, root / item.kind / item.filename, item.sha256)
+        return download(item.url, root / item.kind / item.filename, item.sha256, max_bytes=cap)
     done = root / f".{item.name}.done"
     if not done.exists():
-        archive = download(item.url, root / "archives" / item.filename, item.sha256)
-        _extract(archive, item.members, root)
+        archive = download(item.url, root / "archives" / item.filename, item.sha256, max_bytes=cap)
+        try:
+            _extract(archive, item.members, root)
+        except (tarfile.TarError, zipfile.BadZipFile, EOFError) as err:
+            head = archive.read_bytes()[:512].lstrip().lower()
+            what = "an HTML page" if head.startswith((b"<!doctype html", b"<html")) else \
+                f"{archive.stat().st_size:,} bytes that are no zip or tar archive ({err})"
+            archive.unlink()
+            _record(archive).unlink(missing_ok=True)
+            raise DownloadError(f"{item.url}: the server sent {what}, not the archive; it was removed, so the next "
+                                f"run downloads it again (the address may have moved)") from None
         done.touch()
     return root
+
+
+UNITS = {"KB": 1e3, "MB": 1e6, "GB": 1e9}
+SMALL_FILE_CAP = 100_000_000  # an entry without a size in the manifest: one image, at most this
+
+
+def max_bytes(item: Item) -> int:
+    """The most an entry may download: its manifest size (``size_hint``, e.g. ``250 MB``) with a
+    50 % margin, or :data:`SMALL_FILE_CAP` for an entry that gives no size."""
+    number, _, unit = item.size_hint.strip().partition(" ")
+    try:
+        return int(float(number) * UNITS[unit.upper()] * 1.5)
+    except (ValueError, KeyError):
+        return SMALL_FILE_CAP

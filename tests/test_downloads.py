@@ -109,7 +109,7 @@ def test_lying_206_starts_over(server, tmp_path):
     """A 206 whose Content-Range does not start where we asked: the bytes are not appended."""
     (tmp_path / "f.bin.part").write_bytes(PAYLOAD[:1000])
     server.lying_206 = True
-    assert download(server.url, tmp_path / "f.bin", None).read_bytes() == PAYLOAD
+    assert download(server.url, tmp_path / "f.bin", PAYLOAD_SHA).read_bytes() == PAYLOAD
 
 
 def test_stale_part_larger_than_the_file_starts_over(server, tmp_path):
@@ -188,3 +188,107 @@ def test_manifest_is_package_data_and_complete():
     for item in items.values():
         assert item.url.startswith(("https://", "http://")) and item.licence and item.attribution
         assert item.sha256 is None or (len(item.sha256) == 64 and int(item.sha256, 16) >= 0)
+
+
+def test_a_body_longer_than_its_content_length_is_not_accepted_unpinned(server, tmp_path):
+    """The server announces fewer bytes than the file has: the transfer's real length is asked
+    for (bytes after the announced end), and an unpinned file is not recorded as whole."""
+    server.payload = PAYLOAD
+    real = Handler.do_GET
+
+    def short_length(self):
+        if self.headers.get("Range"):
+            return real(self)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(PAYLOAD) // 2))
+        self.end_headers()
+        self.wfile.write(PAYLOAD)
+    Handler.do_GET = short_length
+    try:
+        with pytest.raises(DownloadError, match="could not confirm"):
+            download(server.url, tmp_path / "f.bin")
+    finally:
+        Handler.do_GET = real
+    assert not (tmp_path / "f.bin").exists() and not (tmp_path / "f.bin.sha256.json").exists()
+
+
+def test_a_corrupted_pinned_copy_is_caught_on_use(server, tmp_path):
+    dest = download(server.url, tmp_path / "f.bin", PAYLOAD_SHA)
+    data = bytearray(dest.read_bytes())
+    data[100] ^= 1  # same size, other bytes
+    dest.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="f.bin: its SHA-256 is .*changed since it was downloaded"):
+        download(server.url, dest, PAYLOAD_SHA)
+    dest.write_bytes(bytes(data[:10]))
+    with pytest.raises(ValueError, match="f.bin: 10 bytes, but 1,048,576 were downloaded"):
+        download(server.url, dest, PAYLOAD_SHA)
+
+
+def test_an_endless_or_oversized_body_is_stopped_and_removed(server, tmp_path):
+    with pytest.raises(DownloadError, match="announces 1,048,576 bytes, more than the 1,000"):
+        download(server.url, tmp_path / "f.bin", max_bytes=1000)
+    server.no_length = True  # no length announced: stopped while it streams
+    with pytest.raises(DownloadError, match="more than 100,000 bytes.*removed"):
+        download(server.url, tmp_path / "f.bin", max_bytes=100_000)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_names_the_file_and_leaves_nothing_partial(server, tmp_path, monkeypatch):
+    import builtins
+    import errno
+
+    real_open = builtins.open
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    monkeypatch.setattr(builtins, "open", lambda f, mode="r", *a, **k: Full(real_open(f, mode, *a, **k))
+                        if str(f).endswith(".part") else real_open(f, mode, *a, **k))
+    with pytest.raises(DownloadError, match=r"disk full while writing .*f.bin.part .*partial file was removed"):
+        download(server.url, tmp_path / "f.bin", PAYLOAD_SHA)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_part_that_is_a_folder_is_named(server, tmp_path):
+    (tmp_path / "f.bin.part").mkdir()
+    with pytest.raises(DownloadError, match="f.bin.part is a folder, not a partial download"):
+        download(server.url, tmp_path / "f.bin", PAYLOAD_SHA)
+
+
+def test_an_html_page_instead_of_an_archive_is_removed_and_named(server, tmp_path, monkeypatch, cache):
+    server.payload = b"<!DOCTYPE html><html><body>moved</body></html>"
+    item = downloads.Item(name="bench", kind="sr", filename="b.tar", url=server.url, sha256=None, licence="x",
+                          attribution="x", members={"Set5/": "sr/Set5"})
+    monkeypatch.setattr(downloads, "manifest", lambda path=None: {"bench": item})
+    with pytest.raises(DownloadError, match="the server sent an HTML page, not the archive; it was removed"):
+        downloads.fetch("bench")
+    assert not (cache / "archives" / "b.tar").exists() and not (cache / "archives" / "b.tar.sha256.json").exists()
+
+
+def test_a_zip_bomb_is_stopped(tmp_path):
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("Set5/big.png", b"\0" * 50_000_000)  # 50 MB of zeros: about 50 KB packed
+    with pytest.raises(DownloadError, match="unpack to more than 20× its size"):
+        downloads._extract(bomb, {"Set5/": "sr/Set5"}, tmp_path / "root")
+    assert not (tmp_path / "root" / "sr" / "Set5").exists()
+
+
+def test_the_listing_says_which_entries_are_pinned(capsys):
+    from helpers import run_cli
+
+    code, out, err = run_cli(capsys, "download")
+    assert code == 0 and "UNPINNED" in err
+    for item in downloads.manifest().values():
+        line = next(line for line in out.splitlines() if line.startswith(item.name + " "))
+        assert ("pinned" in line.split()) == bool(item.sha256) and ("UNPINNED" in line.split()) != bool(item.sha256)
