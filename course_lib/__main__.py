@@ -143,15 +143,11 @@ def _initialise(model, source: str) -> dict:
     """``--init``: start ``model`` from the weights of a checkpoint or a shipped model (to
     fine-tune it, e.g. at a lower learning rate). Returns what the run's fingerprint records."""
     from .objectives import tensor_sha256
-    from .train import load_checkpoint, resolve_model
+    from .train import load_checkpoint, load_weights, resolve_model
 
     path = resolve_model(source)
     state = load_checkpoint(path)
-    try:
-        model.load_state_dict(state["model"])
-    except (RuntimeError, KeyError) as err:
-        raise ValueError(f"{path}: its weights do not fit this network ({str(err).splitlines()[0]}); "
-                         f"give the network options it was trained with") from None
+    load_weights(model, state["model"], path, "this network (give the network options it was trained with)")
     weights = "".join(f"{k}:{tensor_sha256(v)}" for k, v in sorted(state["model"].items()))
     return {"init": {"from": path.name, "step": state.get("step", state.get("training", {}).get("steps")),
                      "weights_sha256": hashlib.sha256(weights.encode()).hexdigest()}}

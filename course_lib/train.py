@@ -273,10 +273,7 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu",
     if kinds is not None and kind not in kinds:
         raise ValueError(f"{path} holds a {kind!r} network; this command needs one of {', '.join(kinds)}")
     weights = state["model"]
-    bad = next((k for k, v in weights.items() if isinstance(v, torch.Tensor) and v.is_floating_point()
-                and not torch.isfinite(v).all()), None)
-    if bad is not None:
-        raise ValueError(f"{path}: its weights are not finite (NaN or inf in {bad}); it would draw black images")
+    _check_finite(weights, path)
     try:
         with torch.device("meta"):  # the shapes the config asks for, before any memory is allocated
             skeleton = build(**state["model_config"])
@@ -287,11 +284,28 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu",
             raise ValueError(f"{len(differ)} tensor(s) differ, e.g. {differ[0]}: stored "
                              f"{stored.get(differ[0])}, configured {wanted.get(differ[0])}")
         model = build(**state["model_config"])
-        model.load_state_dict(weights)
     except (TypeError, ValueError, RuntimeError, KeyError) as err:
         raise ValueError(f"{path}: its weights do not fit its model_config "
                          f"({' '.join(str(err).split())})") from None
+    load_weights(model, weights, path, "its model_config")
     return model.to(device).eval()
+
+
+def _check_finite(weights: dict, path: Path) -> None:
+    bad = next((k for k, v in weights.items() if isinstance(v, torch.Tensor) and v.is_floating_point()
+                and not torch.isfinite(v).all()), None)
+    if bad is not None:
+        raise ValueError(f"{path}: its weights are not finite (NaN or inf in {bad}); it would draw black images")
+
+
+def load_weights(model: nn.Module, weights: dict, path: str | os.PathLike, what: str = "this network") -> None:
+    """``model.load_state_dict(weights)`` for weights read from ``path``, after checking they are
+    finite; a mismatch is a ``ValueError`` naming the file and every difference torch lists."""
+    _check_finite(weights, Path(path))
+    try:
+        model.load_state_dict(weights)
+    except (RuntimeError, KeyError, TypeError) as err:
+        raise ValueError(f"{path}: its weights do not fit {what} ({' '.join(str(err).split())})") from None
 
 
 @contextmanager

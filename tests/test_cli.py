@@ -284,3 +284,16 @@ def test_every_model_options_help_lists_the_shipped_models_it_takes(command, kin
     for name, path in shipped_models().items():
         fits = load_checkpoint(path)["model_config"]["kind"] in kinds
         assert (name in words) == fits, (command, name)
+
+
+def test_init_from_nan_weights_is_refused_without_a_misleading_word(workspace, tmp_path, capsys):
+    from course_lib.train import load_checkpoint
+
+    state = load_checkpoint(fill("{sr}", workspace, tmp_path))
+    state["model"] = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
+                      for k, v in state["model"].items()}
+    torch.save(state, tmp_path / "nan.pt")
+    code, _, err = run_cli(capsys, "train-sr", "--scale", "4", "--loss", "pixel", "--data", workspace / "inputs",
+                           "--out", tmp_path / "run", "--init", tmp_path / "nan.pt", "--steps", "1")
+    assert code == 1 and "nan.pt: its weights are not finite" in err and "kept as it was" not in err
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
