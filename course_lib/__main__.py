@@ -301,6 +301,7 @@ def _translate(args: argparse.Namespace) -> int:
 
     from .images import load_image, save_image
     from .networks import MIN_INPUT_SIDE
+    from .tiling import refuse_if_too_large
     from .train import load_checkpoint, load_model, resolve_model
     from .translation import make_input
 
@@ -317,6 +318,7 @@ def _translate(args: argparse.Namespace) -> int:
                 if kind == "pix2pix" else None)
     def one(path_in: Path, path_out: Path) -> None:
         image = load_image(path_in, min_side=MIN_INPUT_SIDE)
+        refuse_if_too_large(network, image, str(path_in), probe=2 ** getattr(network, "depth", 6))
         if task not in (None, "none"):
             image = make_input(image[0], task).unsqueeze(0)
         with torch.no_grad():
@@ -376,12 +378,14 @@ def _upscale(args: argparse.Namespace) -> int:
     from .images import load_image, save_image
     from .networks import MIN_INPUT_SIDE
     from .sr import upscale
+    from .tiling import refuse_if_too_large
     from .train import load_model
 
     device = _device(args)
     model = load_model(args.model, device, kinds=("sr", "srcnn"))
     def one(path_in: Path, path_out: Path) -> None:
         image = load_image(path_in, min_side=MIN_INPUT_SIDE)
+        refuse_if_too_large(model, image, str(path_in))
         print(save_image(upscale(model, image, match=args.match_histogram), path_out))
     return _each(_pairs(args.input, args.output, ".png", args.overwrite), one)
 

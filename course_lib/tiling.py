@@ -116,6 +116,38 @@ def estimated_bytes(model: nn.Module, height: int, width: int) -> int:
     return int(BYTES_PER_PIXEL_PER_WIDTH * getattr(model, "config", {}).get("width", 32) * height * width)
 
 
+@torch.no_grad()
+def peak_bytes(model: nn.Module, height: int, width: int, probe: int = 64) -> int:
+    """Estimated peak activation memory of ``model`` on a height×width input: the largest
+    input + output of any of its layers on a probe×probe input (measured with hooks), scaled by
+    the area, in the model's dtype."""
+    device = next(model.parameters()).device
+    largest = [0]
+
+    def hook(module, inputs, output):
+        sizes = [t.numel() * t.element_size() for t in (*inputs, output) if isinstance(t, torch.Tensor)]
+        largest[0] = max(largest[0], sum(sizes))
+    handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
+    try:
+        model(torch.rand(1, 3, probe, probe, device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return int(largest[0] * height * width / probe ** 2)
+
+
+def refuse_if_too_large(model: nn.Module, image: torch.Tensor, name: str, probe: int = 64) -> None:
+    """A ``MemoryError`` naming ``name``, its size and the estimate, when ``model(image)`` would
+    need more than 80 % of the free memory (it would reach the allocator, then the OOM killer)."""
+    device = next(model.parameters()).device
+    h, w = image.shape[-2:]
+    need, free = peak_bytes(model, h, w, probe), available_bytes(device)
+    if need > 0.8 * free:
+        raise MemoryError(f"{name}: {w}×{h} would need about {need / 2**30:.1f} GiB on {device} (the network's "
+                          f"largest layer, scaled from a {probe}² probe), more than the {free / 2**30:.1f} GiB free; "
+                          f"shrink the image first")
+
+
 def available_bytes(device: torch.device) -> int:
     """Free memory on ``device``: the GPU's free memory, or the machine's available RAM."""
     if device.type == "cuda":

@@ -297,3 +297,21 @@ def test_init_from_nan_weights_is_refused_without_a_misleading_word(workspace, t
                            "--out", tmp_path / "run", "--init", tmp_path / "nan.pt", "--steps", "1")
     assert code == 1 and "nan.pt: its weights are not finite" in err and "kept as it was" not in err
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+@pytest.mark.parametrize("command, model", [("upscale", "{sr}"), ("translate", "pix2pix-edges")])
+def test_an_image_too_large_for_memory_is_refused_with_the_estimate(command, model, workspace, tmp_path, capsys,
+                                                                     monkeypatch):
+    """Free memory made small (a 9000² PNG would need it for real): refused before the
+    allocator or the OOM killer sees it, naming the image, its size and the estimate."""
+    from course_lib import tiling
+
+    monkeypatch.setattr(tiling, "available_bytes", lambda device: 1000)
+    check(capsys, 1, r"photo.png: 48×40 would need about .* GiB on cpu .*more than the 0.0 GiB free",
+          [command, "--model", fill(model, workspace, tmp_path), "--input", workspace / "inputs" / "photo.png",
+           "--output", tmp_path / "o.png"], 1)
+    assert not (tmp_path / "o.png").exists()
+    monkeypatch.undo()
+    code, _, err = run_cli(capsys, command, "--model", fill(model, workspace, tmp_path), "--input",
+                           workspace / "inputs" / "photo.png", "--output", tmp_path / "o.png")
+    assert code == 0, err
