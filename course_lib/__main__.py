@@ -317,8 +317,9 @@ def _translate(args: argparse.Namespace) -> int:
         task = (load_checkpoint(resolve_model(args.model)).get("fingerprint", {}).get("data", {}).get("task")
                 if kind == "pix2pix" else None)
     def one(path_in: Path, path_out: Path) -> None:
-        image = load_image(path_in, min_side=MIN_INPUT_SIDE)
-        refuse_if_too_large(network, image, str(path_in), probe=2 ** getattr(network, "depth", 6))
+        depth = getattr(network, "depth", None)  # a U-Net reflection-pads its input to a multiple of 2^depth
+        image = load_image(path_in, min_side=MIN_INPUT_SIDE if depth is None else 2 ** depth // 2 + 1)
+        refuse_if_too_large(network, image, str(path_in), probe=2 ** (depth or 6))
         if task not in (None, "none"):
             image = make_input(image[0], task).unsqueeze(0)
         with torch.no_grad():
@@ -721,17 +722,17 @@ def main(argv: list[str] | None = None) -> int:
         message = f"{err.filename}: {err.strerror}" if err.filename else (err.strerror or str(err))
         say(f"error: {message}")
         return 1
+    except (ValueError, KeyError, MemoryError, FloatingPointError, DownloadError, LockedError,
+            WeightsUnavailable, CaffeWeightsUnavailable, torch.OutOfMemoryError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+        say(f"error: {message.strip().splitlines()[0] if message.strip() else type(err).__name__}")
+        return 1
     except RuntimeError as err:
         if not _out_of_memory(err):
             raise
         sizes = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
                           if k in SIZE_OPTIONS and v is not None)
         say(f"error: out of memory ({' '.join(str(err).split())[:160]}); lower {sizes or 'the image size'}")
-        return 1
-    except (ValueError, KeyError, MemoryError, FloatingPointError, DownloadError, LockedError,
-            WeightsUnavailable, CaffeWeightsUnavailable, torch.OutOfMemoryError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        say(f"error: {message.strip().splitlines()[0] if message.strip() else type(err).__name__}")
         return 1
 
 

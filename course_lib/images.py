@@ -132,6 +132,9 @@ def load_image(path: str | os.PathLike, size: int | tuple[int, int] | None = Non
         image = resize(image, size, "bicubic")
     if max_size is not None and max(image.shape[-2:]) > max_size:
         image = resize(image, max_size, "bicubic")
+    if min(image.shape[-2:]) < min_side:
+        raise ValueError(f"{path}: resized to {image.shape[-1]}×{image.shape[-2]} (size={size}, max_size={max_size}), "
+                         f"smaller than the {min_side} pixels a side the networks need; ask for a larger size")
     return image
 
 

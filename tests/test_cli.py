@@ -120,6 +120,11 @@ CASES = [
          r"--image-size 64 is below the 256 pixels a U-Net of --depth 8"),
         (["train-pix2pix", "--data", "{in}", "--out", "{out}/r", "--scales", "10", "--image-size", "256",
           "--depth", "5"], r"below the 16384 pixels --scales 10 PatchGANs need")])],
+    *[(f"stylize-max-size-{n}", {}, ["stylize", "--model", "{style}", "--input", "{in}/photo.png", "--output",
+                                     "{out}/o.jpg", "--max-size", str(n)], 1, r"photo.png: resized to .*smaller than the 8")
+      for n in (1, 4)],
+    ("pix2pix-tiny", {}, ["translate", "--model", "pix2pix-edges", "--input", "{in}/tiny.png", "--output",
+                          "{out}/o.png"], 1, r"tiny.png: image is 4×4, smaller than the \d+ pixels a side"),
     ("resize-without-task", {}, ["train-pix2pix", "--data", "{in}", "--out", "{out}/r", "--resize", "64"], 1,
      r"--resize applies to the photos of a --task"),
     ("paper-with-srcnn", {}, ["train-sr", "--scale", "4", "--loss", "pixel", "--arch", "srcnn", "--paper", "--data",
