@@ -40,4 +40,5 @@ def setup(seed: int = 0):
 
     torch.manual_seed(seed)
     print(config.describe())
+    print(f"loss network: {vgg.summary(config.vgg_weights())}")
     return config.device(), config.preset()

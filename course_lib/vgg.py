@@ -220,6 +220,14 @@ def load_vgg(arch: str = "vgg16", weights: str | os.PathLike | None = "auto") ->
     return _from_file(path, arch)
 
 
+def summary(weights: str | os.PathLike | None = "auto") -> str:
+    """Which loss network ``weights`` gives, in a few words (no paths): for a notebook's banner."""
+    _, source, preprocessing = load_vgg("vgg16", weights)
+    if preprocessing == "caffe":
+        return f"the paper's VGG-16 (the original Caffe weights, sha256 {caffe_vgg.SHA256[:12]})"
+    return source.split(":")[0] if not source.startswith("imagenet") else "torchvision's ImageNet VGG-16"
+
+
 class VGGFeatures(nn.Module):
     """Frozen VGG returning ``{layer name: activation}`` for images in [0, 1].
 
