@@ -287,6 +287,13 @@ class VGGFeatures(nn.Module):
         wanted = set(self.layers if layers is None else layers)
         if not wanted <= set(self.layers):
             raise ValueError(f"layers {sorted(wanted - set(self.layers))} not among {self.layers}")
+        if images.device.type == "cpu" and not images.requires_grad and images.numel() \
+                and float(images.amax()) > 2:
+            # a photo or target given in 0-255 (an optimised image or a network's output, which may
+            # overshoot while it learns, is not checked); on the CPU the check costs nothing next to
+            # the network, on a GPU it would cost a sync
+            raise ValueError(f"VGGFeatures expects images in [0, 1] (it applies its own preprocessing), got values "
+                             f"up to {float(images.detach().amax()):.4g}: divide 0-255 images by 255")
         x = self.normalize(images)
         out = {}
         for name, module in zip(self._names, self.features):

@@ -7,6 +7,12 @@ import torch
 from course_lib import images, losses, networks, sr, translation
 
 NAN = torch.full((1, 3, 8, 8), float("nan"))
+
+
+def vgg_net():
+    from course_lib.vgg import VGGFeatures
+
+    return VGGFeatures(("relu1_1",), weights="caffe")
 CASES = [
     # (id, call, message pattern)
     ("save-2d", lambda p: images.save_image(torch.rand(8, 8), p), r"3×H×W or 1×3×H×W .*got 8×8.*unsqueeze\(0\)"),
@@ -28,6 +34,7 @@ CASES = [
     ("resize-0", lambda p: images.resize(torch.rand(1, 3, 8, 8), 0, "bicubic"), r"size must be a positive"),
     ("resize-negative", lambda p: images.resize(torch.rand(1, 3, 8, 8), (-1, 4), "bicubic"), r"size must be"),
     ("load-size-0", lambda p: images.load_image(p, size=0), r"size must be a positive"),
+    ("vgg-0-255", lambda p: vgg_net()(torch.rand(1, 3, 16, 16) * 255), r"expects images in \[0, 1\].*divide"),
     ("match-mismatched-batch", lambda p: sr.match_histogram(torch.rand(2, 3, 8, 8), torch.rand(1, 3, 8, 8)),
      r"as many references"),
 ]
