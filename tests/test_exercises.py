@@ -251,3 +251,16 @@ def test_a_step_that_returns_a_number_fails_its_check(capsys):
     exercise = exercises.train_step_exercise()
     assert check("train_step", returns_item, exercise=exercise) is exercise.reference
     assert "train_step: FAIL, it raised ValueError: expected (total, parts)" in capsys.readouterr().out
+
+
+def test_a_second_hint_is_folded_into_a_markdown_cell_before_the_exercise():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("Exercise."),
+                nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION hint: the idea || `x + 1`\n"
+                                          "    return x + 1\n    ### END SOLUTION")]
+    student = student_version(nb)
+    assert [c.cell_type for c in student.cells] == ["markdown", "markdown", "code"]
+    assert "<details>" in student.cells[1].source and "`x + 1`" in student.cells[1].source
+    code = student.cells[2].source
+    assert "# Hint: the idea (a second, more concrete hint is folded above this cell)" in code
+    assert "x + 1" not in code and "||" not in code

@@ -5,7 +5,8 @@
 In code cells (nbgrader's convention):
 - lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` become ``# YOUR CODE HERE`` and
   ``raise NotImplementedError()`` at the marker's indentation; text after ``BEGIN SOLUTION``
-  (e.g. ``### BEGIN SOLUTION hint: use torch.bmm``) is kept as a ``# Hint:`` line;
+  (e.g. ``### BEGIN SOLUTION hint: use torch.bmm``) is kept as a ``# Hint:`` line; a second part
+  after ``||`` (``hint: the idea || the code``) becomes a folded markdown cell before the exercise;
 - lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are removed;
 - cells tagged ``solution`` are dropped.
 In markdown cells, the instructor's answers between ``<!-- BEGIN ANSWER -->`` and
@@ -65,8 +66,9 @@ def strip_source(source: str, where: str = "cell") -> str:
                 raise ValueError(f"{where}, line {number}: BEGIN {kind} inside an open {region} region")
             region = kind
             if kind == "SOLUTION":
-                hint = rest.strip().removeprefix("hint:").strip()
-                out += ([f"{indent}# Hint: {hint}"] if hint else []) + \
+                hint = rest.strip().removeprefix("hint:").split(SECOND_HINT)[0].strip()
+                more = " (a second, more concrete hint is folded above this cell)" if SECOND_HINT in rest else ""
+                out += ([f"{indent}# Hint: {hint}{more}"] if hint else []) + \
                        [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError()"]
         else:
             if region != kind:
@@ -75,6 +77,19 @@ def strip_source(source: str, where: str = "cell") -> str:
     if region is not None:
         raise ValueError(f"{where}: {region} region is not closed")
     return "\n".join(out)
+
+
+SECOND_HINT = "||"  # "### BEGIN SOLUTION hint: the idea || the code": the second part is folded away
+
+
+def second_hints(source: str) -> list[str]:
+    """The second, code-level hints of a code cell's solutions (after ``||`` in the marker)."""
+    found = []
+    for line in source.splitlines():
+        match = MARKER.match(line)
+        if match and match.group(2) == "BEGIN" and match.group(3) == "SOLUTION" and SECOND_HINT in match.group(4):
+            found.append(match.group(4).split(SECOND_HINT, 1)[1].strip())
+    return found
 
 
 def strip_answers(source: str, where: str = "cell") -> str:
@@ -108,6 +123,10 @@ def student_version(notebook: nbformat.NotebookNode, name: str = "notebook") -> 
             continue
         where = f"{name} cell {index}"
         if cell.cell_type == "code":
+            for more in second_hints(cell.source):  # folded: a student opens it only when stuck
+                student.cells.append(nbformat.v4.new_markdown_cell(
+                    f"<details><summary>Stuck? A second hint, closer to the code</summary>\n\n{more}\n\n</details>"))
+                student.cells[-1].pop("id", None)
             new = nbformat.v4.new_code_cell(strip_source(cell.source, where), metadata=dict(cell.metadata))
         elif cell.cell_type == "markdown":
             new = nbformat.v4.new_markdown_cell(strip_answers(cell.source, where), metadata=dict(cell.metadata))
