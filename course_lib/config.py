@@ -43,8 +43,17 @@ class SettingError(ValueError):
 
 
 def say(message: str) -> None:
-    """A status message (resuming, fallbacks, warnings): on stderr, so stdout carries results."""
-    print(message, file=sys.stderr, flush=True)
+    """A status message (resuming, fallbacks, warnings): on stderr, so that a command's stdout
+    carries only its results; in a notebook on stdout, where stderr is a red box that students
+    read as an error."""
+    in_notebook = "ipykernel" in sys.modules and type(sys.stdout).__module__.startswith("ipykernel")
+    print(message, file=sys.stdout if in_notebook else sys.stderr, flush=True)
+
+
+def short_path(path: str | os.PathLike) -> str:
+    """``path`` with the home folder written as ``~`` (messages need not spell out a user's home)."""
+    text, home = str(path), str(Path.home())
+    return "~" + text[len(home):] if text == home or text.startswith(home + os.sep) else text
 
 
 def parse_device(name: str, variable: str = "COURSE_DEVICE") -> torch.device:

@@ -30,7 +30,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from .config import PAPER, progress, say
+from .config import PAPER, progress, say, short_path
 from .files import atomic_write, remove_stale_temps, run_lock
 from .images import save_image
 from .networks import build
@@ -424,10 +424,10 @@ def _train(model, objective, dataset, out_dir: Path, config: TrainConfig, device
         step, history, elapsed = state["step"], state["history"], state["seconds"]
         saved_rng = state["rng"]
         if step >= config.steps:
-            say(f"Reusing the finished run in {out_dir} ({step} steps, {elapsed / 60:.1f} min of "
+            say(f"Reusing the finished run in {short_path(out_dir)} ({step} steps, {elapsed / 60:.1f} min of "
                 f"training); nothing to train. Change a setting or the folder to train anew.")
             return history
-        say(f"Resuming from {checkpoint_path} at step {step}.")
+        say(f"Resuming from {short_path(checkpoint_path)} at step {step}.")
 
     def save(at: int) -> None:
         snapshot = {"model": model.state_dict(),

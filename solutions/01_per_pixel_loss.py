@@ -123,9 +123,10 @@ plt.show()
 
 # %% [markdown]
 # Now measure each change with your per-pixel loss and with the feature reconstruction loss
-# of the next notebook: the distance between VGG-16 activations at relu2_2 (paper eq. 2). The
-# loss network's weights are printed when it loads; with random weights (no ImageNet weights
-# available) the feature numbers show the mechanics, not perception.
+# of the next notebook: the distance between VGG-16 activations at relu2_2 (paper eq. 2), with
+# the paper's own VGG-16 (`course_lib info` names the network in use; with random weights the
+# feature numbers would show only the mechanics, not perception). Per pixel, the shift is the
+# worst of the three changes; in feature space the blur is, and the shift costs less.
 
 # %%
 vgg = VGGFeatures(("relu2_2",), weights=config.vgg_weights()).to(device)

@@ -133,7 +133,7 @@ gatys_objective = check("gatys_objective", gatys_objective, exercise=exercises.g
 
 # %%
 def make_closure(optimizer, image, loss_fn):
-    ### BEGIN SOLUTION hint: def closure(): ... return the total; then return closure
+    ### BEGIN SOLUTION hint: L-BFGS may call the closure several times per step; each call must start from clean gradients || `def closure():` zero the gradients, `total, _ = loss_fn(image)`, `total.backward()`, `return total`; then `return closure`
     def closure():
         optimizer.zero_grad()
         total, _ = loss_fn(image)

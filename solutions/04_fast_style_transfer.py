@@ -110,7 +110,7 @@ print(f"{sum(p.numel() for p in net.parameters()):,} parameters")
 
 # %%
 def residual_forward(block: ResidualBlock, x: torch.Tensor) -> torch.Tensor:
-    ### BEGIN SOLUTION hint: the identity plus the body
+    ### BEGIN SOLUTION hint: a residual block learns a correction to its input, not a replacement || `x + block.body(x)`
     return x + block.body(x)
     ### END SOLUTION
 
@@ -170,7 +170,7 @@ make_objective = check("make_objective", make_objective, exercise=exercises.trai
 
 # %%
 def train_step(model, loss_fn, optimizer, batch):
-    ### BEGIN SOLUTION hint: optimizer.zero_grad(), loss_fn, .backward(), optimizer.step()
+    ### BEGIN SOLUTION hint: clear the old gradients, compute the loss, backpropagate, update; return what loss_fn gave || `optimizer.zero_grad()`, `loss, parts = loss_fn(model, batch)`, `loss.backward()`, `optimizer.step()`
     optimizer.zero_grad()
     loss, parts = loss_fn(model, batch)
     loss.backward()

@@ -70,7 +70,7 @@ device, preset = course_lib.setup()
 
 # %%
 def degrade(hr: torch.Tensor, scale: int, blur: float = 1.0) -> torch.Tensor:
-    ### BEGIN SOLUTION hint: TF.gaussian_blur(hr, kernel_size=7, sigma=blur), then resize to (h // scale, w // scale)
+    ### BEGIN SOLUTION hint: blur first (only when blur > 0), then shrink by the scale || `TF.gaussian_blur(hr, kernel_size=2 * int(3 * blur + 0.5) + 1, sigma=blur)`, then `resize(…, (h // scale, w // scale), "bicubic")`
     if blur > 0:
         hr = TF.gaussian_blur(hr, kernel_size=2 * int(3 * blur + 0.5) + 1, sigma=blur)
     return resize(hr, (hr.shape[-2] // scale, hr.shape[-1] // scale), "bicubic")
@@ -146,7 +146,7 @@ print("scored here:", ", ".join(scored), "" if len(scored) == len(sets) else f"(
 
 # %%
 def srcnn_forward(net: SRCNN, lr: torch.Tensor) -> torch.Tensor:
-    ### BEGIN SOLUTION hint: resize(lr, (h * net.scale, w * net.scale), "bicubic"), then net.layers
+    ### BEGIN SOLUTION hint: SRCNN never changes the size itself: enlarge first, then let the three convolutions refine || `resize(lr, (h * net.scale, w * net.scale), "bicubic")`, then `net.layers(...)`
     h, w = lr.shape[-2:]
     return net.layers(resize(lr, (h * net.scale, w * net.scale), "bicubic"))
     ### END SOLUTION

@@ -158,7 +158,7 @@ for n_layers in (1, 2, 3, 4):
 
 # %%
 def generator_loss(prediction, fake, target, weights):
-    ### BEGIN SOLUTION hint: gan_loss(prediction, True) and F.l1_loss(fake, target), each times its λ
+    ### BEGIN SOLUTION hint: the generator wants the discriminator to say "real" about its output, and stays close to the target || `gan_loss(prediction, True)` and `F.l1_loss(fake, target)`, each times its λ
     parts = {"G_GAN": weights.gan * gan_loss(prediction, True), "G_L1": weights.l1 * F.l1_loss(fake, target)}
     return sum(parts.values()), parts
     ### END SOLUTION
@@ -174,7 +174,7 @@ generator_loss = check("generator_loss", generator_loss)
 
 # %%
 def discriminator_loss(prediction_real, prediction_fake):
-    ### BEGIN SOLUTION hint: 0.5 * (real → True, fake → False)
+    ### BEGIN SOLUTION hint: the discriminator is scored on both kinds of input, and its loss is halved to slow it down || `0.5 * (gan_loss(prediction_real, True) + gan_loss(prediction_fake, False))`
     return 0.5 * (gan_loss(prediction_real, True) + gan_loss(prediction_fake, False))
     ### END SOLUTION
 
