@@ -454,6 +454,10 @@ def _stylize(args: argparse.Namespace) -> int:
                 tile = 1024
                 say(f"{path_in}: {w}×{h} does not fit in {device} memory; retrying in tiles of {tile}²")
                 output = tiled(model, image, tile)
+        if args.preserve_color:
+            from .color import preserve
+
+            output = preserve(output.clamp(0, 1), image, args.preserve_color)
         print(save_image(output, path_out))
     _each(pairs, one)
     if args.export_onnx:
@@ -687,6 +691,9 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--max-size", type=_positive, default=None, help="shrink (never enlarge) the longer side to this")
     st.add_argument("--tile", type=_positive, default=None,
                     help="process in tiles of this side (automatic when the image would not fit in memory)")
+    st.add_argument("--preserve-color", choices=("luminance", "histogram"), default=None,
+                    help="keep the photo's colours (Gatys et al. 2017): luminance, the result's luma with the "
+                         "photo's chroma; histogram, the result's colours given the photo's mean and covariance")
     st.add_argument("--export-onnx", default=None, metavar="PATH", help="also export the network to ONNX")
     st.set_defaults(run=_stylize)
     return top
