@@ -190,23 +190,29 @@ def _train_style(args: argparse.Namespace) -> int:
     from .choices import choices
     from .images import load_image
     from .networks import build
-    from .objectives import LossWeights, PerceptualObjective, style_weights
+    from .objectives import LossWeights, MultiStyleObjective, PerceptualObjective, style_weights
     from .vgg import VGGFeatures
 
     _at_least("--image-size", args.image_size, MIN_TRAINING_SIDE, "the networks need (relu4_3 is 8× smaller)")
     _at_least("--style-size", args.style_size, MIN_TRAINING_SIDE, "the loss network needs (relu4_3 is 8× smaller)")
     device = _device(args)
-    style = load_image(args.style, size=args.style_size)
+    styles = [load_image(path, size=args.style_size) for path in (args.styles or [args.style])]
     dataset = data.CropDataset(_training_images(args.data), crop=args.image_size, resize=args.image_size,
                                cache=args.cache_images)
     loss_net = VGGFeatures(weights=args.vgg_weights or config.vgg_weights()).to(device)
     d = style_weights(loss_net)  # options not given take the loss network's defaults
     weights = LossWeights(content=_given(args.content_weight, d.content), style=_given(args.style_weight, d.style),
                           tv=_given(args.tv_weight, d.tv))
-    objective = PerceptualObjective(loss_net, style, weights, content_layers=(args.content_layer,))
+    if len(styles) > 1:
+        if args.paper:
+            raise ValueError("--paper's batch norm cannot hold several styles (conditional instance norm does): "
+                             "drop --paper")
+        objective = MultiStyleObjective(loss_net, styles, weights, content_layers=(args.content_layer,))
+    else:
+        objective = PerceptualObjective(loss_net, styles[0], weights, content_layers=(args.content_layer,))
     torch.manual_seed(args.seed)
     network = choices("paper").style_network() if args.paper else {"upsampling": args.upsampling, "norm": args.norm}
-    model = build("style", width=args.width, **network)
+    model = build("style", width=args.width, styles=len(styles), **network)
     return _fit(args, model, objective, dataset, _first_example(dataset, args.seed).unsqueeze(0), device)
 
 
@@ -430,6 +436,18 @@ def _stylize(args: argparse.Namespace) -> int:
 
     device = _device(args)
     model = load_model(args.model, device, kinds=("style",))
+    if model.styles > 1:
+        from .networks import Styled
+
+        if args.style is None:
+            raise ValueError(f"{args.model} holds {model.styles} styles: pick one with --style 0..{model.styles - 1} "
+                             f"(or mix them with --style w1,w2,…)")
+        weights = [float(w) for w in args.style.split(",")]
+        if len(weights) == 1 and not weights[0].is_integer():
+            raise ValueError(f"--style {args.style}: an index 0..{model.styles - 1}, or {model.styles} weights")
+        model = Styled(model, int(weights[0]) if len(weights) == 1 else weights, args.strength)
+    elif args.style is not None or args.strength != 1.0:
+        raise ValueError(f"{args.model} holds one style: --style and --strength are for networks of several")
     pairs = _pairs(args.input, args.output, ".jpg", args.overwrite)
     if args.export_onnx:  # refused before anything is written
         from .train import resolve_model
@@ -578,7 +596,11 @@ def parser() -> argparse.ArgumentParser:
 
     ts = commands.add_parser("train-style", formatter_class=_Help,
                              help="train a feed-forward style transfer network (paper §4.1)")
-    ts.add_argument("--style", required=True, help="style image")
+    which = ts.add_mutually_exclusive_group(required=True)
+    which.add_argument("--style", help="style image")
+    which.add_argument("--styles", nargs="+", metavar="IMAGE",
+                       help="several style images for one network with conditional instance norm "
+                            "(Dumoulin et al. 2017): each (γ, β) pair learns one style")
     ts.add_argument("--data", required=True, help="folder of training images (paper: COCO 2014 train)")
     _training_options(ts, PAPER.train_steps, PAPER.image_size)
     _network_options(ts, TransformerNet, style_defaults["tv"])
@@ -691,6 +713,12 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--max-size", type=_positive, default=None, help="shrink (never enlarge) the longer side to this")
     st.add_argument("--tile", type=_positive, default=None,
                     help="process in tiles of this side (automatic when the image would not fit in memory)")
+    st.add_argument("--style", default=None,
+                    help="for a network of several styles (train-style --styles): the style's index, or weights "
+                         "over the styles to mix them, e.g. 0.5,0.5,0,0")
+    st.add_argument("--strength", type=_weight, default=1.0,
+                    help="for a network of several styles: 1 the full style, 0 none (the style's (γ, β) blended "
+                         "towards the identity, not a blend of pixels)")
     st.add_argument("--preserve-color", choices=("luminance", "histogram"), default=None,
                     help="keep the photo's colours (Gatys et al. 2017): luminance, the result's luma with the "
                          "photo's chroma; histogram, the result's colours given the photo's mean and covariance")

@@ -79,9 +79,46 @@ def upsample(in_channels: int, out_channels: int, mode: str) -> nn.Module:
     raise ValueError(f"upsampling must be one of {UPSAMPLINGS}, got {mode!r}")
 
 
-def _norm(norm: str, channels: int) -> nn.Module:
+class Styled(nn.Module):
+    """A network of several styles with its style and strength fixed: an ordinary image-to-image
+    module (for tiling, export, and code that calls ``model(x)``)."""
+
+    def __init__(self, model: nn.Module, style, strength: float = 1.0) -> None:
+        super().__init__()
+        self.model, self.style, self.strength = model, style, strength
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x, style=self.style, strength=self.strength)
+
+
+class ConditionalInstanceNorm(nn.Module):
+    """Conditional instance normalisation (Dumoulin, Shlens & Kudlur 2017, eq. 5): instance norm
+    with one (γ, β) pair per style; every other weight of the network is shared by the styles.
+    :meth:`TransformerNet.forward` sets ``mix`` (B×S weights over the styles, rows summing to 1
+    for interpolation) and ``strength`` (1: the style's (γ, β); 0: the identity γ = 1, β = 0,
+    i.e. the plain normalised features, not a blend of pixels)."""
+
+    def __init__(self, channels: int, styles: int) -> None:
+        super().__init__()
+        self.norm = nn.GroupNorm(channels, channels, affine=False)
+        self.gamma = nn.Parameter(torch.ones(styles, channels))
+        self.beta = nn.Parameter(torch.zeros(styles, channels))
+        self.mix: torch.Tensor | None = None
+        self.strength = 1.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gamma = 1 + self.strength * (self.mix @ self.gamma - 1)
+        beta = self.strength * (self.mix @ self.beta)
+        return self.norm(x) * gamma[:, :, None, None] + beta[:, :, None, None]
+
+
+def _norm(norm: str, channels: int, styles: int = 1) -> nn.Module:
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {sorted(NORMS)}, got {norm!r}")
+    if styles > 1:
+        if norm != "instance":
+            raise ValueError("several styles in one network need instance norm (conditional instance norm)")
+        return ConditionalInstanceNorm(channels, styles)
     return NORMS[norm](channels)
 
 
@@ -89,18 +126,18 @@ class ResidualBlock(nn.Module):
     """Two 3×3 convs with normalisation and a ReLU between, plus the identity (He et al.; the
     paper's supplementary Fig. 1, with the same padding on both convs so no cropping is needed)."""
 
-    def __init__(self, channels: int, norm: str = "instance") -> None:
+    def __init__(self, channels: int, norm: str = "instance", styles: int = 1) -> None:
         super().__init__()
-        self.body = nn.Sequential(conv(channels, channels, 3), _norm(norm, channels), nn.ReLU(),
-                                  conv(channels, channels, 3), _norm(norm, channels))
+        self.body = nn.Sequential(conv(channels, channels, 3), _norm(norm, channels, styles), nn.ReLU(),
+                                  conv(channels, channels, 3), _norm(norm, channels, styles))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
 
 
-def _block(layer: nn.Module, out_channels: int, norm: str) -> list[nn.Module]:
+def _block(layer: nn.Module, out_channels: int, norm: str, styles: int = 1) -> list[nn.Module]:
     """A conv (or upsampling) layer, then normalisation and ReLU."""
-    return [layer, _norm(norm, out_channels), nn.ReLU()]
+    return [layer, _norm(norm, out_channels, styles), nn.ReLU()]
 
 
 class ScaledTanh(nn.Module):
@@ -122,24 +159,48 @@ class TransformerNet(nn.Module):
 
     ``width`` scales every layer (32 gives the paper's 32-64-128 channels; 16 is the half-width
     network users ask for on small GPUs). ``blocks``: residual blocks (paper: 5; CycleGAN's
-    generator, the same design, uses 6 or 9).
+    generator, the same design, uses 6 or 9). ``styles`` > 1: one network for several styles,
+    with conditional instance norm (Dumoulin et al. 2017); ``forward(x, style=…)`` picks them.
     """
 
     def __init__(self, upsampling: str = "nearest", norm: str = "instance", width: int = 32,
-                 blocks: int = 5) -> None:
+                 blocks: int = 5, styles: int = 1) -> None:
         super().__init__()
         c1, c2, c3 = width, 2 * width, 4 * width
+        self.styles = styles
         self.layers = nn.Sequential(
-            *_block(conv(3, c1, 9), c1, norm),
-            *_block(conv(c1, c2, 3, stride=2), c2, norm),
-            *_block(conv(c2, c3, 3, stride=2), c3, norm),
-            *[ResidualBlock(c3, norm) for _ in range(blocks)],
-            *_block(upsample(c3, c2, upsampling), c2, norm),
-            *_block(upsample(c2, c1, upsampling), c1, norm),
+            *_block(conv(3, c1, 9), c1, norm, styles),
+            *_block(conv(c1, c2, 3, stride=2), c2, norm, styles),
+            *_block(conv(c2, c3, 3, stride=2), c3, norm, styles),
+            *[ResidualBlock(c3, norm, styles) for _ in range(blocks)],
+            *_block(upsample(c3, c2, upsampling), c2, norm, styles),
+            *_block(upsample(c2, c1, upsampling), c1, norm, styles),
             conv(c1, 3, 9), ScaledTanh())
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Sides that are not multiples of 4 are reflection-padded, and the output cropped back."""
+    def style_mix(self, style, batch: int, device: torch.device) -> torch.Tensor:
+        """B×S weights over the styles from ``style``: an index, one index per image, or
+        weights over the styles (S, or B×S) for interpolation."""
+        style = torch.as_tensor(style, device=device)
+        if style.is_floating_point():
+            mix = style.float().expand(batch, self.styles) if style.dim() == 1 else style.float()
+            if mix.shape != (batch, self.styles):
+                raise ValueError(f"style weights must have {self.styles} entries (or be B×{self.styles})")
+            return mix
+        index = style.long().expand(batch) if style.dim() == 0 else style.long()
+        if index.shape != (batch,) or int(index.min()) < 0 or int(index.max()) >= self.styles:
+            raise ValueError(f"style must be an index in 0..{self.styles - 1} (one, or one per image)")
+        return nn.functional.one_hot(index, self.styles).float()
+
+    def forward(self, x: torch.Tensor, style=None, strength: float = 1.0) -> torch.Tensor:
+        """Sides that are not multiples of 4 are reflection-padded, and the output cropped back.
+        ``style`` and ``strength`` for a network of several styles (see :class:`ConditionalInstanceNorm`)."""
+        if self.styles > 1:
+            if style is None:
+                raise ValueError(f"this network holds {self.styles} styles: pass style=<index or weights>")
+            mix = self.style_mix(style, x.shape[0], x.device)
+            for module in self.modules():
+                if isinstance(module, ConditionalInstanceNorm):
+                    module.mix, module.strength = mix, strength
         h, w = x.shape[-2:]
         return self.layers(pad_to_multiple(x, 4))[..., :h, :w]
 

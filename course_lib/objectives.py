@@ -232,3 +232,40 @@ class PerceptualObjective(Objective):
                 "style_layers": self.style_layer_weights, "style_sha256": self.style_sha256,
                 "loss_net": None if self.loss_net is None else self.loss_net.identity,
                 "input_transform": None if self.input_transform is None else self.input_transform.settings()}
+
+
+class MultiStyleObjective(Objective):
+    """Eq. 5 for one network of several styles (Dumoulin et al. 2017): each image of a batch is
+    given a style drawn at random (from torch's generator, so a resumed run draws the same), the
+    network renders it with that style's (γ, β), and ℓ_style compares with that style's Gram
+    matrices. Content and TV terms as in :class:`PerceptualObjective`."""
+
+    def __init__(self, loss_net: VGGFeatures, styles: list[torch.Tensor], weights: LossWeights | None = None,
+                 content_layers: Iterable[str] = CONTENT_LAYERS, style_layers: Iterable[str] = STYLE_LAYERS) -> None:
+        super().__init__()
+        if len(styles) < 2:
+            raise ValueError("a multi-style objective needs at least two style images")
+        self.each = nn.ModuleList(PerceptualObjective(loss_net, style, weights, content_layers, style_layers)
+                                  for style in styles)
+        self.eq5 = self.each[0]
+        for layer in self.eq5.style_layers:  # S×C×C: one Gram matrix per style, picked per image
+            self.register_buffer(f"grams_{layer}", torch.cat([o.grams[layer] for o in self.each]))
+
+    def loss(self, model: nn.Module, batch: torch.Tensor) -> tuple[torch.Tensor, Parts]:
+        index = torch.randint(len(self.each), (batch.shape[0],)).to(batch.device)
+        eq5, w = self.eq5, self.eq5.weights
+        targets = eq5.targets(batch)
+        output = model(batch, style=index)
+        feats = eq5.loss_net(output, eq5.content_layers + tuple(k for k in eq5.style_layers
+                                                                 if k not in eq5.content_layers))
+        grams = {layer: getattr(self, f"grams_{layer}")[index] for layer in eq5.style_layers}
+        parts = {"content": w.content * sum(eq5.content_layer_weights[k] * feature_loss(feats[k], targets[k])
+                                            for k in eq5.content_layers),
+                 "style": w.style * style_loss(feats, grams, eq5.style_layer_weights)}
+        if w.tv:
+            parts["tv"] = w.tv * tv_loss(output.float())
+        return sum(parts.values()), parts
+
+    def settings(self) -> dict:
+        return {**self.eq5.settings(), "objective": "multi-style",
+                "style_sha256": [o.style_sha256 for o in self.each]}

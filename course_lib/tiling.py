@@ -33,6 +33,8 @@ class FrozenInstanceNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = torch.rsqrt(self.var + self.norm.eps)
         out = (x - self.mean.to(x.dtype)) * scale.to(x.dtype)
+        if not self.norm.affine:  # conditional instance norm applies its own (γ, β) after it
+            return out
         return out * self.norm.weight.view(1, -1, 1, 1) + self.norm.bias.view(1, -1, 1, 1)
 
 

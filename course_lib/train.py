@@ -18,6 +18,7 @@ listed in ``skipped.txt``.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import signal
@@ -33,7 +34,7 @@ from torch import nn
 from .config import PAPER, progress, say, short_path
 from .files import atomic_write, remove_stale_temps, run_lock
 from .images import save_image
-from .networks import build
+from .networks import ARCHITECTURES, architecture, build
 from .objectives import Objective
 
 CHECKPOINT = "checkpoint.pt"
@@ -118,7 +119,14 @@ def _with_defaults(old: dict) -> dict:
         return old
     defaults = {k: v for k, v in asdict(TrainConfig()).items() if k not in FREE_SETTINGS}
     defaults = json.loads(json.dumps(defaults, default=str))
-    return {**old, "train": {**defaults, **old["train"]}}
+    filled = {**old, "train": {**defaults, **old["train"]}}
+    model = old.get("model")
+    if isinstance(model, dict) and model.get("kind") in ARCHITECTURES:  # a network option added since
+        parameters = inspect.signature(architecture(model["kind"])).parameters.values()
+        network = {p.name: list(p.default) if isinstance(p.default, tuple) else p.default for p in parameters
+                   if p.default is not inspect.Parameter.empty}
+        filled["model"] = {**network, **model}
+    return filled
 
 
 def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -559,6 +567,11 @@ def _to(batch, device: torch.device, memory_format: torch.memory_format):
 def _save_sample(model: nn.Module, sample: torch.Tensor, path: Path, device: torch.device) -> None:
     was_training = model.training
     model.eval()
-    output = model(sample.to(device))
+    sample = sample.to(device)
+    styles = getattr(model, "styles", 1)
+    if styles > 1:  # one network of several styles: the sample in each of them, side by side
+        output = torch.cat([model(sample, style=s) for s in range(styles)], dim=-1)
+    else:
+        output = model(sample)
     save_image(output.float().clamp(0, 1).cpu(), path)
     model.train(was_training)

@@ -82,7 +82,8 @@ def test_srcnn_is_dong_et_al():
 
 def test_build_records_config():
     net = build("style", width=8, upsampling="transpose")
-    assert net.config == {"kind": "style", "width": 8, "upsampling": "transpose", "norm": "instance", "blocks": 5}
+    assert net.config == {"kind": "style", "width": 8, "upsampling": "transpose", "norm": "instance", "blocks": 5,
+                          "styles": 1}
     assert build("style").config == build("style", norm="instance").config
     with pytest.raises(ValueError, match="kind"):
         build("gan")
