@@ -138,7 +138,8 @@ def test_a_run_from_before_a_new_setting_resumes_with_it_at_its_default(images, 
     small_run(images, random_vgg, tmp_path / "run", 2)
     path = tmp_path / "run" / "checkpoint.pt"
     state = load_checkpoint(path)
-    del state["fingerprint"]["train"]["warmup"]  # as written before the setting existed
+    del state["fingerprint"]["train"]["warmup"]  # as written before these settings existed
+    del state["fingerprint"]["model"]["styles"]
     torch.save(state, path)
     assert small_run(images, random_vgg, tmp_path / "run", 3)[1][-1]["step"] == 3
     with pytest.raises(RunMismatch, match="train.warmup: 0 → 5"):
