@@ -114,8 +114,9 @@ def from_state_dict(path: Path) -> bytes:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise CaffeWeightsError(f"{path}: not a loadable state dict ({str(err).splitlines()[0]}); "
-                                f"it was not unpickled") from None
+        why = "it holds Python objects or code, not only tensors" if "eights only" in str(err) or \
+            "Unsupported global" in str(err) else (str(err).splitlines() or [type(err).__name__])[0]
+        raise CaffeWeightsError(f"{path}: not a loadable state dict ({why}); it was not loaded") from None
     keys = [(f"features.{k}.weight", f"features.{k}.bias") for k in TORCHVISION_INDEX]
     if not isinstance(state, dict) or any(w not in state or b not in state for w, b in keys):
         raise CaffeWeightsError(f"{path}: not a VGG-16 state dict (needs {keys[0][0]} … {keys[-1][1]})")

@@ -224,7 +224,7 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
         state = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:
         text = str(err)
-        if "weights_only" in text or "Unsupported global" in text or "Unsupported operand" in text:
+        if "eights only" in text or "weights_only" in text or "Unsupported global" in text or "Unsupported operand" in text:
             raise ValueError(f"{path}: it holds Python objects or code, not only tensors, so it was not "
                              f"loaded (a course checkpoint never does; do not load it another way)") from None
         raise ValueError(f"{path}: not a readable course checkpoint "

@@ -115,7 +115,7 @@ def _read_state(path: Path) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        if "weights_only" in str(err) or "Unsupported global" in str(err):
+        if "eights only" in str(err) or "weights_only" in str(err) or "Unsupported global" in str(err):
             first = "it holds Python objects or code, not only tensors"
         raise ValueError(f"{path}: not a loadable torch state dict ({first}); it was not loaded") from None
     if not isinstance(state, dict):

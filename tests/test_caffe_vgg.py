@@ -169,3 +169,22 @@ def test_gatys_with_the_default_weights_stays_finite_and_stylises():
         assert all(np.isfinite(h["total"]) for h in history)
         assert last["style"] <= 0.1 * first["style"], (optimizer, first, last)
         assert last["content"] <= first["style"] / 10, (optimizer, first, last)
+
+
+def test_a_planted_pickle_given_as_weights_runs_nothing_and_nudges_to_nothing_unsafe(tmp_path):
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Planted:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+    path = tmp_path / "vgg16-00b39a1b.pth"
+    torch.save({"features.0.weight": Planted()}, path, pickle_module=pickle)
+    for load in (lambda: VGGFeatures(weights=path), lambda: caffe_vgg.from_state_dict(path)):
+        with pytest.raises(ValueError) as err:
+            load()
+        message = str(err.value)
+        assert str(path) in message and "code" in message and "weights_only=False" not in message
+        assert "trust" not in message
+    assert not marker.exists()
