@@ -230,14 +230,16 @@ plt.show()
 # %% [markdown]
 # ## The style/content trade-off
 # The ratio λ_s/λ_c decides how much of the painting the photo takes on. A sweep over four
-# ratios, each optimised from the content image with the same number of steps:
+# ratios, 1/100, 1/10, 1 and 10 times this network's default (the absolute numbers only mean
+# something for one loss network, as the weights cell said), each optimised from the content
+# image with the same number of steps:
 
 # %%
-ratios = (0.5, 5.0, 50.0, 500.0)
+factors = (0.01, 0.1, 1.0, 10.0)
 sweep = [stylize(content, style, loss_net=vgg, steps=preset.gatys_steps, progress=False,
-                 weights=LossWeights(content=1.0, style=ratio, tv=weights.tv))[0].cpu()
-         for ratio in config.progress(ratios, desc="λ_s/λ_c sweep")]
-show_images([content.cpu(), *sweep], ["content", *(f"λ_s/λ_c = {ratio:g}" for ratio in ratios)], size=2.5)
+                 weights=LossWeights(content=weights.content, style=weights.style * f, tv=weights.tv))[0].cpu()
+         for f in config.progress(factors, desc="λ_s/λ_c sweep")]
+show_images([content.cpu(), *sweep], ["content", *(f"λ_s/λ_c × {f:g}" for f in factors)], size=2.5)
 plt.show()
 
 # %% [markdown]
