@@ -197,5 +197,5 @@ def test_fine_tuning_starts_from_given_weights(sr_folder, sr_model, tmp_path, ca
         if value.is_floating_point() and "running" not in name:
             assert torch.allclose(value, after["model"][name], atol=1e-6), name
     code, _, err = run_cli(capsys, *common, "--init", sr_model, "--out", tmp_path / "x8", "--steps", "1",
-                           "--scale", "8")
+                           "--scale", "8", "--image-size", "64")  # ×8 needs 64² crops
     assert code == 1 and "do not fit this network" in err
