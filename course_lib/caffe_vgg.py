@@ -35,7 +35,7 @@ import torch
 
 from . import config
 from .config import say
-from .files import atomic_write
+from .files import atomic_write, holds_code
 
 # (out, in) channels of conv1_1 … conv5_3; every kernel is 3×3.
 CHANNELS = ((64, 3), (64, 64), (128, 64), (128, 128), (256, 128), (256, 256), (256, 256),
@@ -114,8 +114,8 @@ def from_state_dict(path: Path) -> bytes:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        why = "it holds Python objects or code, not only tensors" if "eights only" in str(err) or \
-            "Unsupported global" in str(err) else (str(err).splitlines() or [type(err).__name__])[0]
+        why = "it holds Python objects or code, not only tensors" if holds_code(err) else \
+            (str(err).splitlines() or [type(err).__name__])[0]
         raise CaffeWeightsError(f"{path}: not a loadable state dict ({why}); it was not loaded") from None
     keys = [(f"features.{k}.weight", f"features.{k}.bias") for k in TORCHVISION_INDEX]
     if not isinstance(state, dict) or any(w not in state or b not in state for w, b in keys):

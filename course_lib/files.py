@@ -53,6 +53,13 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def holds_code(err: Exception) -> bool:
+    """True when ``torch.load(..., weights_only=True)`` refused a file because it holds pickled
+    Python objects or code (whose message would nudge to the unsafe ``weights_only=False``)."""
+    text = str(err)
+    return any(s in text for s in ("eights only", "weights_only", "Unsupported global", "Unsupported operand"))
+
+
 class LockedError(RuntimeError):
     """Another process holds the run folder's lock."""
 

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from .config import PAPER, progress, say, short_path
-from .files import atomic_write, remove_stale_temps, run_lock
+from .files import atomic_write, holds_code, remove_stale_temps, run_lock
 from .images import save_image
 from .networks import ARCHITECTURES, architecture, build
 from .objectives import Objective
@@ -224,7 +224,7 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
         state = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:
         text = str(err)
-        if "eights only" in text or "weights_only" in text or "Unsupported global" in text or "Unsupported operand" in text:
+        if holds_code(err):
             raise ValueError(f"{path}: it holds Python objects or code, not only tensors, so it was not "
                              f"loaded (a course checkpoint never does; do not load it another way)") from None
         raise ValueError(f"{path}: not a readable course checkpoint "

@@ -32,6 +32,7 @@ from torch import nn
 
 from . import caffe_vgg
 from .config import say
+from .files import holds_code
 
 CONTENT_LAYERS = ("relu2_2",)  # paper §4.1 (the authors' Lua code uses relu3_3)
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")  # paper §4.1
@@ -115,7 +116,7 @@ def _read_state(path: Path) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        if "eights only" in str(err) or "weights_only" in str(err) or "Unsupported global" in str(err):
+        if holds_code(err):
             first = "it holds Python objects or code, not only tensors"
         raise ValueError(f"{path}: not a loadable torch state dict ({first}); it was not loaded") from None
     if not isinstance(state, dict):
