@@ -268,9 +268,9 @@ plt.show()
 
 # %% [markdown]
 # ### Question 2: what can a loss network with random weights capture, and what not?
-# The stored outputs of this course were made without the ImageNet weights: VGG-16 had seeded
-# random weights. Looking at the two figures above, what survives, and what would change with
-# the trained weights?
+# The figures above use the paper's trained VGG-16 (the banner names it). Run them again with
+# `VGGFeatures(relus, weights="random")` in place of `vgg`: what survives with random weights,
+# and what only the trained network gives?
 #
 # <!-- BEGIN ANSWER -->
 # A random convolutional network is still a bank of local filters followed by ReLUs and
