@@ -1,6 +1,7 @@
 # Two commands for everything (see README.md):
 #   make lab    set up .venv if needed, then open the course in JupyterLab
 #   make test   set up .venv if needed, then run the whole test suite
+#   make test-fast  the developer tier: everything but the slow tiers (notebooks, browser, packaging)
 # Options: PORT=8888  LAB_ARGS="--no-browser"  PYTEST_ARGS="-x -k vgg"
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -21,13 +22,16 @@ ifdef COURSE_CACHE
 export COURSE_CACHE := $(abspath $(COURSE_CACHE))
 endif
 
-.PHONY: lab test setup notebooks clean
+.PHONY: lab test test-fast setup notebooks clean
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(ROOT_ARG) $(LAB_ARGS)
 
 test: $(STAMP)
 	COURSE_MODE=$${COURSE_MODE:-fast} $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	COURSE_MODE=$${COURSE_MODE:-fast} $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 setup: $(STAMP)
 

@@ -34,7 +34,7 @@ def main() -> None:
     import torch
 
     from course_lib import config
-    from course_lib.networks import build
+    from course_lib.architectures import build
     from course_lib.speed import markdown, table1
     from course_lib.vgg import VGGFeatures
 

@@ -27,7 +27,7 @@ def measure(size: int, tile: int | None, queue) -> None:
     import torch
 
     from course_lib import config
-    from course_lib.networks import build
+    from course_lib.architectures import build
     from course_lib.tiling import estimated_bytes, tiled
 
     device = config.device()

@@ -74,7 +74,7 @@ def _flops_per_step(objective, batch, device) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from course_lib.networks import build
+    from course_lib.architectures import build
 
     model = build("style").to(device)
     with FlopCounterMode(display=False) as counter:
@@ -92,9 +92,10 @@ def run_course(args, queue) -> None:
     import torch
 
     from course_lib import config, data
-    from course_lib.networks import build
+    from course_lib.architectures import build
     from course_lib.objectives import PerceptualObjective
-    from course_lib.train import TrainConfig, train
+    from course_lib.runs import TrainConfig
+    from course_lib.train import train
     from course_lib.vgg import VGGFeatures
 
     device = config.device()
@@ -123,7 +124,8 @@ def _example_network():
     last layer is the 9×9 conv). The same layers and the same function as its TransformerNet."""
     from torch import nn
 
-    from course_lib.networks import NearestUpsampleConv, ScaledTanh, build
+    from course_lib.architectures import build
+    from course_lib.networks import NearestUpsampleConv, ScaledTanh
 
     model = build("style")
     for parent in list(model.modules()):

@@ -125,9 +125,9 @@ def from_state_dict(path: Path) -> bytes:
 
 
 def _file_sha256(path: Path) -> str:
-    from .downloads import sha256_of
+    from .hashing import file_sha256
 
-    return sha256_of(path)
+    return file_sha256(path)
 
 
 def read(path: Path) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -86,6 +86,14 @@ def device() -> torch.device:
     return torch.device("cpu")
 
 
+def device_of(module: torch.nn.Module) -> torch.device:
+    """The device a network's weights (or, for a frozen loss network, its buffers) are on."""
+    tensor: torch.Tensor | None = next(module.parameters(), None)
+    if tensor is None:
+        tensor = next(module.buffers(), None)
+    return tensor.device if tensor is not None else torch.device("cpu")
+
+
 def mode() -> str:
     """``COURSE_MODE`` if set (``fast`` or ``full``); otherwise ``full`` on a GPU, ``fast`` on CPU."""
     value = os.environ.get("COURSE_MODE", "").strip().lower()

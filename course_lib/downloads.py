@@ -10,7 +10,6 @@ recorded beside it (``<file>.sha256.json``) and checked again whenever it is use
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from urllib.request import Request, urlopen
 
 from . import config
 from .config import say
+from .hashing import file_sha256
 from .images import IMAGE_SUFFIXES
 
 
@@ -54,14 +54,6 @@ def manifest(path: Path | None = None) -> dict[str, Item]:
     return {e["name"]: Item(**e) for e in json.loads(text)["items"]}
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _record(dest: Path) -> Path:
     return dest.with_name(dest.name + ".sha256.json")
 
@@ -74,7 +66,7 @@ def check_unverified(dest: Path) -> None:
         return
     seen = json.loads(record.read_text())
     size = dest.stat().st_size
-    if size != seen["size"] or sha256_of(dest) != seen["sha256"]:
+    if size != seen["size"] or file_sha256(dest) != seen["sha256"]:
         raise ValueError(f"{dest}: changed since it was downloaded ({size:,} bytes now, "
                          f"{seen['size']:,} then, or another SHA-256); delete it and {record.name} "
                          f"to download it again")
@@ -178,7 +170,7 @@ def download(url: str, dest: Path, sha256: str | None = None, timeout: float = 3
         raise DownloadError(f"{url}: the manifest has no checksum for it, and the server could not confirm "
                             f"that {got:,} bytes are the whole file (asked for the bytes after them, it did not "
                             f"answer 'none'); partial data kept in {part}, run again to resume")
-    actual = sha256_of(part)
+    actual = file_sha256(part)
     if sha256 is None:
         say(f"UNVERIFIED: the manifest has no SHA-256 for {url}; got {actual} ({got:,} bytes). "
             f"Check the file and pin that value in course_lib/manifest.json.")
@@ -212,7 +204,7 @@ def check_cached(dest: Path, sha256: str | None) -> None:
         raise ValueError(f"{dest}: {stat.st_size:,} bytes, but {seen['size']:,} were downloaded and verified; "
                          f"it changed since (corrupt?): delete it to download it again")
     if seen.get("mtime_ns") != stat.st_mtime_ns:
-        digest = sha256_of(dest)
+        digest = file_sha256(dest)
         if digest != sha256.lower():
             raise ValueError(f"{dest}: its SHA-256 is {digest}, not the manifest's {sha256}: it changed since it "
                              f"was downloaded (corrupt or replaced), so it was not used; delete it to download it again")

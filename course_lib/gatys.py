@@ -14,8 +14,8 @@ from typing import Callable, Iterable, Mapping
 
 import torch
 
+from .config import device_of, say
 from .config import progress as progress_bar
-from .config import say
 from .objectives import LossWeights, PerceptualObjective, style_weights
 from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGGFeatures
 
@@ -58,7 +58,7 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, loss_net: VGGFeatures
     stops early and returns what there is; a non-finite loss raises ``FloatingPointError``
     naming the step and the weights.
     """
-    device = next(loss_net.buffers()).device
+    device = device_of(loss_net)
     content, style = content.to(device), style.to(device)
     weights = style_weights(loss_net) if weights is None else weights
     if objective is None:

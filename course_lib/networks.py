@@ -15,21 +15,20 @@ image's mean brightness, which a super-resolution network must reproduce.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import math
 
 import torch
 from torch import nn
 
+from .hparams import STYLE, SUPER_RESOLUTION, UPSAMPLINGS
 from .images import resize
 
 # Instance normalisation is GroupNorm with one group per channel: the same maths as
 # InstanceNorm2d(affine=True), but it keeps channels_last tensors channels_last, which lets
 # every conv after it use the fast oneDNN/cuDNN channels_last kernels (InstanceNorm2d returns
 # NCHW, and a 3-channel 9×9 conv's backward is then ~7× slower on CPU).
-NORMS = {"instance": lambda c: nn.GroupNorm(c, c), "batch": nn.BatchNorm2d}
-UPSAMPLINGS = ("nearest", "transpose")
+NORMS = {"instance": lambda c: nn.GroupNorm(c, c), "batch": nn.BatchNorm2d,  # the choices: hparams.NORMS
+         "none": lambda c: nn.Identity()}  # (no normalisation: the first layer of a PatchGAN)
 MIN_INPUT_SIDE = 8  # the 9×9 convs reflect-pad by 4, which needs at least 5 pixels
 
 
@@ -112,7 +111,8 @@ class ConditionalInstanceNorm(nn.Module):
         return self.norm(x) * gamma[:, :, None, None] + beta[:, :, None, None]
 
 
-def _norm(norm: str, channels: int, styles: int = 1) -> nn.Module:
+def norm_layer(norm: str, channels: int, styles: int = 1) -> nn.Module:
+    """The normalisation layer ``norm`` over ``channels`` (conditional, for several ``styles``)."""
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {sorted(NORMS)}, got {norm!r}")
     if styles > 1:
@@ -128,8 +128,8 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, channels: int, norm: str = "instance", styles: int = 1) -> None:
         super().__init__()
-        self.body = nn.Sequential(conv(channels, channels, 3), _norm(norm, channels, styles), nn.ReLU(),
-                                  conv(channels, channels, 3), _norm(norm, channels, styles))
+        self.body = nn.Sequential(conv(channels, channels, 3), norm_layer(norm, channels, styles), nn.ReLU(),
+                                  conv(channels, channels, 3), norm_layer(norm, channels, styles))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -137,7 +137,7 @@ class ResidualBlock(nn.Module):
 
 def _block(layer: nn.Module, out_channels: int, norm: str, styles: int = 1) -> list[nn.Module]:
     """A conv (or upsampling) layer, then normalisation and ReLU."""
-    return [layer, _norm(norm, out_channels, styles), nn.ReLU()]
+    return [layer, norm_layer(norm, out_channels, styles), nn.ReLU()]
 
 
 class ScaledTanh(nn.Module):
@@ -163,8 +163,8 @@ class TransformerNet(nn.Module):
     with conditional instance norm (Dumoulin et al. 2017); ``forward(x, style=…)`` picks them.
     """
 
-    def __init__(self, upsampling: str = "nearest", norm: str = "instance", width: int = 32,
-                 blocks: int = 5, styles: int = 1) -> None:
+    def __init__(self, upsampling: str = STYLE.course.upsampling, norm: str = STYLE.course.norm,
+                 width: int = STYLE.course.width, blocks: int = 5, styles: int = 1) -> None:
         super().__init__()
         c1, c2, c3 = width, 2 * width, 4 * width
         self.styles = styles
@@ -216,8 +216,9 @@ class SuperResolutionNet(nn.Module):
     course's CPU budget the paper's network stays below bicubic (benchmarks/RESULTS.md).
     """
 
-    def __init__(self, scale: int = 4, upsampling: str = "nearest", norm: str = "batch",
-                 channels: int = 64, blocks: int = 4, residual: bool = True) -> None:
+    def __init__(self, scale: int = SUPER_RESOLUTION.course.scale, upsampling: str = SUPER_RESOLUTION.course.upsampling,
+                 norm: str = SUPER_RESOLUTION.course.norm, channels: int = 64, blocks: int = 4,
+                 residual: bool = SUPER_RESOLUTION.course.residual) -> None:
         super().__init__()
         stages = math.log2(scale)
         if scale < 2 or stages != int(stages):
@@ -256,32 +257,3 @@ class SRCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         return self.layers(resize(x, (h * self.scale, w * self.scale), "bicubic"))
-
-
-# kind → class; the translation models of notebook 6 live in course_lib.translation
-ARCHITECTURES = {"style": "TransformerNet", "sr": "SuperResolutionNet", "srcnn": "SRCNN",
-                 "pix2pix": "course_lib.translation.Pix2Pix", "cyclegan": "course_lib.translation.CycleGAN"}
-
-
-def architecture(kind: str) -> type:
-    """The network class of ``kind`` (a key of :data:`ARCHITECTURES`)."""
-    if kind not in ARCHITECTURES:
-        raise ValueError(f"kind must be one of {sorted(ARCHITECTURES)}, got {kind!r}")
-    module, _, name = ARCHITECTURES[kind].rpartition(".")
-    return getattr(importlib.import_module(module), name) if module else globals()[name]
-
-
-def build(kind: str, **options) -> nn.Module:
-    """A network by name (``"style"``, ``"sr"``, ``"srcnn"``, ``"pix2pix"``, ``"cyclegan"``) with
-    its options. All its constructor's arguments, defaults included, are recorded in
-    ``.config``, so that a checkpoint can rebuild it and equal networks have equal configs
-    however they were asked for."""
-    cls = architecture(kind)
-    bound = inspect.signature(cls).bind(**options)
-    bound.apply_defaults()
-    for name, value in bound.arguments.items():
-        if isinstance(value, int) and not isinstance(value, bool) and name not in ("seed",) and value < 1:
-            raise ValueError(f"build({kind!r}): {name}={value}; it must be a whole number ≥ 1")
-    model = cls(**bound.arguments)
-    model.config = {"kind": kind, **{k: list(v) if isinstance(v, tuple) else v for k, v in bound.arguments.items()}}
-    return model

@@ -17,47 +17,19 @@ players of a GAN (:mod:`course_lib.translation`).
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Iterable, Iterator, Mapping
 
 import torch
 from torch import nn
 
+from .config import device_of
+from .hashing import source_sha256, tensor_sha256
+from .hparams import SR_WEIGHTS, STYLE_WEIGHTS, LossWeights
 from .losses import feature_loss, gram_matrix, pixel_loss, style_loss, tv_loss
 from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGGFeatures
 
 Parts = dict[str, torch.Tensor]
-
-
-@dataclass(frozen=True)
-class LossWeights:
-    """λ_c, λ_s, λ_TV (and λ_pixel) of eq. 5, for images in [0, 1] and ℓ_style as the paper
-    writes it (a squared Frobenius norm). Their right values depend on the loss network's
-    activation scale: :func:`style_weights` and :func:`sr_weights` give each network's."""
-
-    content: float = 1.0
-    style: float = 5.0
-    tv: float = 1e-5
-    pixel: float = 0.0
-
-
-# One place for the default weights, per loss-network family (VGGFeatures.preprocessing).
-# "caffe", the paper's network, sees 0-255 images: its activations are ~100× those of a
-# torchvision-normalised network, its Gram losses ~10⁸×. The paper's own numbers (the authors'
-# code: content 1, style 5 on the mean over the C_j² Gram entries, TV 1e-6, for 0-255 images)
-# give a loss of ~10⁷, where torch's L-BFGS (absolute tolerances, first step 1/|g|₁) stalls or
-# diverges. So the paper's balance is kept and scaled by 1e-6: λ_c = 1e-6; λ_s = 1.5e-10 gives
-# ℓ_style the authors' weight at the content image (their 5/C_j² per layer ≈ 1.6e-10 of the
-# Frobenius sum here); λ_TV = 1e-6 · 255² · 1e-6 = 6.5e-8 is their 1e-6 on [0, 1] images.
-# "imagenet" (torchvision's weights, and the random network, whose fan-in init keeps that
-# scale): the course's weights since its start.
-STYLE_WEIGHTS = {"caffe": LossWeights(content=1e-6, style=1.5e-10, tv=6.5e-8),
-                 "imagenet": LossWeights(content=1.0, style=5.0, tv=1e-5)}
-SR_WEIGHTS = {"pixel": LossWeights(content=0.0, style=0.0, tv=1e-6, pixel=1.0),  # §4.2, ℓ_pixel
-              "feat": {"caffe": LossWeights(content=1e-6, style=0.0, tv=6.5e-8),  # §4.2, ℓ_feat at relu2_2
-                       "imagenet": LossWeights(content=1.0, style=0.0, tv=1e-6)}}
 
 
 def _family(loss_net: VGGFeatures | str | None) -> str:
@@ -117,20 +89,6 @@ class FunctionObjective(Objective):
                 "source_sha256": source_sha256(self.fn), **self._settings}
 
 
-def source_sha256(fn) -> str:
-    """SHA-256 of a function's source code (of its compiled code where there is no source)."""
-    try:
-        code = inspect.getsource(fn)
-    except (OSError, TypeError):
-        code = repr(getattr(fn, "__code__", fn))
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
-def tensor_sha256(tensor: torch.Tensor) -> str:
-    """SHA-256 of a tensor's values (for a style image in a run's fingerprint)."""
-    return hashlib.sha256(tensor.detach().float().cpu().contiguous().numpy().tobytes()).hexdigest()
-
-
 class PerceptualObjective(Objective):
     """Eq. 5 (see the module's docstring). ``loss_net`` may be None when only ℓ_pixel and ℓ_TV
     have weight; ``style`` (1×3×H×W), or its Gram matrices ``style_grams``, are needed when
@@ -171,7 +129,7 @@ class PerceptualObjective(Objective):
             if style_grams is None:
                 if style is None:
                     raise ValueError("a style weight needs a style image; pass style=")
-                device = next(loss_net.buffers()).device
+                device = device_of(loss_net)
                 with torch.no_grad():
                     feats = loss_net(style.to(device), self.style_layers)
                 style_grams = {layer: gram_matrix(feats[layer]) for layer in self.style_layers}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 
 def loss_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], keys: Iterable[str] = ("total",),
-                title: str = "", x: str = "step", ylabel: str = "loss", ax=None):
+                title: str = "", x: str = "step", ylabel: str = "loss", ax=None,
+                labels: Mapping[str, str] | None = None):
     """Plot ``key`` against ``x`` for each history (a list of dicts, as ``gatys.stylize`` and
-    ``train.train`` return) on a log scale; one line per (history, key). Returns the axes."""
+    ``train.train`` return) on a log scale; one line per (history, key), named by ``labels``
+    (key → label) where given. Returns the axes."""
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -16,9 +18,10 @@ def loss_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], keys: It
     keys = list(keys)
     for name, history in histories.items():
         for key in keys:
-            points = [(h[x], h[key]) for h in history if key in h]
+            points = [(h[x], max(h[key], 1e-12)) for h in history if key in h]  # a zero on a log scale
             if points:
                 label = name if len(keys) == 1 else (key if len(histories) == 1 else f"{name}: {key}")
+                label = (labels or {}).get(key, label)
                 ax.plot(*zip(*points), label=label)
     ax.set(yscale="log", xlabel=x, ylabel=ylabel, title=title)
     ax.legend(fontsize=8)

@@ -29,6 +29,7 @@ from torch import nn
 from torchvision.transforms import functional as TF
 
 from . import data
+from .config import device_of
 from .images import load_image, quantize, resize
 from .metrics import psnr_ssim
 
@@ -94,7 +95,7 @@ def upscale(model: nn.Module | None, lr: torch.Tensor, scale: int | None = None,
             raise ValueError(f"bicubic (model None) needs scale=, a whole number ≥ 1; got {scale!r}")
         output = resize(lr.cpu(), (lr.shape[-2] * scale, lr.shape[-1] * scale), "bicubic")
     else:
-        device = next(model.parameters()).device
+        device = device_of(model)
         output = model(lr.to(device)).float().cpu().clamp(0, 1)
     return match_histogram(output, lr.cpu()) if match else output
 

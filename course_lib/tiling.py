@@ -18,6 +18,7 @@ import os
 import torch
 from torch import nn
 
+from .config import device_of
 from .images import resize
 
 BYTES_PER_PIXEL_PER_WIDTH = 18  # TransformerNet inference, fp32: 17 measured by benchmarks/stylize_memory.py
@@ -98,7 +99,7 @@ def tiled(model: nn.Module, image: torch.Tensor, tile: int, overlap: int = 192,
     the output and its blending weights (on the CPU)."""
     if overlap * 2 >= tile:
         raise ValueError(f"tile ({tile}) must be more than twice the overlap ({overlap})")
-    device = next(model.parameters()).device
+    device = device_of(model)
     h, w = image.shape[-2:]
     small = resize(image, min(stats_side, max(h, w)), "bicubic") if max(h, w) > stats_side else image
     frozen = frozen_statistics(model, small.to(device))
@@ -123,7 +124,7 @@ def peak_bytes(model: nn.Module, height: int, width: int, probe: int = 64) -> in
     """Estimated peak activation memory of ``model`` on a height×width input: the largest
     input + output of any of its layers on a probe×probe input (measured with hooks), scaled by
     the area, in the model's dtype."""
-    device = next(model.parameters()).device
+    device = device_of(model)
     largest = [0]
 
     def hook(module, inputs, output):
@@ -141,7 +142,7 @@ def peak_bytes(model: nn.Module, height: int, width: int, probe: int = 64) -> in
 def refuse_if_too_large(model: nn.Module, image: torch.Tensor, name: str, probe: int = 64) -> None:
     """A ``MemoryError`` naming ``name``, its size and the estimate, when ``model(image)`` would
     need more than 80 % of the free memory (it would reach the allocator, then the OOM killer)."""
-    device = next(model.parameters()).device
+    device = device_of(model)
     h, w = image.shape[-2:]
     need, free = peak_bytes(model, h, w, probe), available_bytes(device)
     if need > 0.8 * free:

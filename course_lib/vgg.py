@@ -149,9 +149,9 @@ def _imagenet_vgg(arch: str) -> nn.Sequential:
                 f"weights='/path/to/{arch}.pth' / set COURSE_VGG_WEIGHTS to a torchvision {arch} "
                 f"state dict; weights='caffe' is the paper's network.") from None
     # check_hash against the name's prefix before anything is read from the file
-    from .downloads import sha256_of
+    from .hashing import file_sha256
 
-    digest = sha256_of(path)
+    digest = file_sha256(path)
     if not digest.startswith(prefix):
         raise ValueError(f"{path}: its SHA-256 ({digest[:16]}…) does not start with {prefix}, the hash "
                          f"in its name: it is not torchvision's file (corrupt or replaced), so it was "
@@ -307,3 +307,14 @@ class VGGFeatures(nn.Module):
 
     def extra_repr(self) -> str:
         return f"layers={self.layers}, weights={self.weights_source}"
+
+
+def loss_network(layers: Iterable[str] = STYLE_LAYERS, weights: str | os.PathLike | None = None,
+                 device: torch.device | str | None = None) -> VGGFeatures:
+    """The loss network of the course's settings: :class:`VGGFeatures` of ``layers`` with
+    ``weights`` (default: ``COURSE_VGG_WEIGHTS``, see :func:`course_lib.config.vgg_weights`), on
+    ``device`` (default: the course's device)."""
+    from . import config
+
+    return VGGFeatures(layers, weights=config.vgg_weights() if weights is None else weights).to(
+        config.device() if device is None else device)

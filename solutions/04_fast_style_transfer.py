@@ -48,22 +48,22 @@ if "google.colab" in sys.modules:
 
 # %%
 import json
+from dataclasses import replace
 
 import course_lib
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
-from course_lib import config, data, exercises, losses, speed
-from course_lib.choices import choices
+from course_lib import config, data, exercises, hparams, losses, speed, tasks
+from course_lib.architectures import build
 from course_lib.exercises import check
 from course_lib.gatys import stylize
 from course_lib.images import load_image, show_images
-from course_lib.networks import ResidualBlock, build
+from course_lib.networks import ResidualBlock
 from course_lib.objectives import FunctionObjective, PerceptualObjective, style_weights
 from course_lib.plots import loss_curves
-from course_lib.train import notebook_config, run_folder, train
-from course_lib.vgg import VGGFeatures
+from course_lib.vgg import loss_network
 
 device, preset = course_lib.setup()
 
@@ -158,7 +158,7 @@ def make_objective(loss_net, style_image, weights):
 
 # %%
 style_image = load_image(data.images("styles")[0], size=preset.style_size).to(device)
-loss_net = VGGFeatures(weights=config.vgg_weights()).to(device)
+loss_net = loss_network(device=device)  # the course's setting: the paper's VGG-16 when it can be had
 weights = style_weights(loss_net)  # eq. 5's λ for this loss network (notebook 3 says why)
 make_objective = check("make_objective", make_objective, exercise=exercises.training_objective_exercise(loss_net))
 
@@ -184,13 +184,15 @@ train_step = check("train_step", train_step, exercise=exercises.train_step_exerc
 
 # %% [markdown]
 # ## Training with your objective and your step
-# `course_lib.train.train` runs the loop around your step: Adam with lr 1e-3, random crops of
-# the training photos, a checkpoint every few steps, and a progress bar. (The command
-# `python -m course_lib train-style` uses the same loop with the course's objective and its own
-# step, which adds mixed precision.) The run's folder is named by a hash of everything that
-# defines it: change the style image, a weight, or your code, and a new run starts; run the
-# cell again unchanged and it resumes (or reuses a finished run, and says so). Interrupting the
-# kernel saves a checkpoint.
+# `course_lib.tasks.style` puts the run together from one object of hyper-parameters
+# (`course_lib.hparams`: the paper's values, or the course's, sized here for this notebook's
+# mode): the network, random crops of the training photos, and here your objective. Its
+# `train` runs the course's loop around your step: Adam with lr 1e-3, a checkpoint every few
+# steps, and a progress bar. (The command `python -m course_lib train-style` builds the same run
+# with the same recipe, with the course's objective and its own step, which adds mixed
+# precision.) The run's folder is named by a hash of everything that defines it: change the
+# style image, a weight, or your code, and a new run starts; run the cell again unchanged and it
+# resumes (or reuses a finished run, and says so). Interrupting the kernel saves a checkpoint.
 #
 # `fast` mode trains a handful of steps on small crops: enough to see the losses move, not to
 # learn a style. `full` mode runs the paper's schedule (40,000 steps of 4 images at 256×256).
@@ -199,15 +201,13 @@ train_step = check("train_step", train_step, exercise=exercises.train_step_exerc
 # the settings; README.md, *Stored outputs*, gives the command).
 
 # %%
+hp = hparams.in_mode(hparams.STYLE.course, preset)
 objective = FunctionObjective(make_objective(loss_net, style_image, weights),
                               style=data.images("styles")[0].name, weights=str(weights))
-crops = data.CropDataset(data.images("train"), crop=preset.image_size, resize=preset.image_size, cache=True)
-settings = notebook_config(preset.train_steps, preset.batch_size)
-torch.manual_seed(0)
-model = build("style")
-run_dir = run_folder(config.cache_dir() / "runs", "style", model, objective, crops, settings)
-print(f"training for {settings.steps} steps at {preset.image_size}², batch {settings.batch_size}, in {run_dir.name}")
-history = train(model, objective, crops, run_dir, settings, device=device, step_fn=train_step)
+run = tasks.style(style_image, data.images("train"), hp, objective=objective, cache=True)
+print(f"training for {hp.steps} steps at {hp.image_size}², batch {hp.batch_size}, in {run.folder().name}")
+history = run.train(device=device, step_fn=train_step)
+model = run.model
 
 # %% [markdown]
 # The losses over training (weighted, as they enter the total):
@@ -267,22 +267,18 @@ plt.show()
 # - content at relu2_2 (the paper) against relu3_3 (the authors' code).
 
 # %%
-ablation = notebook_config(max(10, preset.train_steps // 3), preset.batch_size)
-course_net, paper_net = choices("course").style_network(), choices("paper").style_network()
-variants = {"course: instance norm, nearest + conv": (course_net, ("relu2_2",)),
-            "batch norm": ({**course_net, "norm": "batch"}, ("relu2_2",)),
-            "transposed convs": ({**course_net, "upsampling": "transpose"}, ("relu2_2",)),
-            "the paper: batch norm, transposed convs": (paper_net, ("relu2_2",)),
-            "content at relu3_3": (course_net, ("relu3_3",))}
+steps = max(10, preset.train_steps // 3)
+course, paper = (hparams.in_mode(v, preset, steps=steps) for v in (hparams.STYLE.course, hparams.STYLE.paper))
+variants = {"course: instance norm, nearest + conv": course, "batch norm": replace(course, norm="batch"),
+            "transposed convs": replace(course, upsampling="transpose"),
+            "the paper: batch norm, transposed convs": paper,
+            "content at relu3_3": replace(course, content_layer="relu3_3")}
 outputs = {}
-for name, (network, content_layers) in variants.items():
-    torch.manual_seed(0)
-    variant = build("style", **network)
-    course_objective = PerceptualObjective(loss_net, style_image, weights, content_layers=content_layers)
-    folder = run_folder(config.cache_dir() / "runs", "ablation", variant, course_objective, crops, ablation)
-    train(variant, course_objective, crops, folder, ablation, device=device)
+for name, hp in variants.items():
+    ablation = tasks.style(style_image, data.images("train"), hp, loss_net=loss_net, cache=True)
+    ablation.train(device=device)
     with torch.no_grad():
-        outputs[name] = variant.eval()(photo)
+        outputs[name] = ablation.model.eval()(photo)
 show_images([o.cpu() for o in outputs.values()], list(outputs), ncols=3, size=3.5)
 plt.show()
 

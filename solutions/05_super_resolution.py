@@ -49,15 +49,16 @@ import torch
 from IPython.display import Markdown, display
 from torchvision.transforms import functional as TF
 
-from course_lib import config, data, exercises, losses
+from course_lib import data, exercises, hparams, losses, tasks
 from course_lib.exercises import check
 from course_lib.images import load_image, resize, show_images
-from course_lib.networks import SRCNN, build
-from course_lib.objectives import FunctionObjective, source_sha256
+from course_lib.checkpoints import load_model, shipped_models, training_record
+from course_lib.networks import SRCNN
+from course_lib.hashing import source_sha256
+from course_lib.objectives import FunctionObjective
 from course_lib.plots import loss_curves
-from course_lib.sr import evaluate, match_histogram, upscale
-from course_lib.train import load_model, notebook_config, run_folder, shipped_models, train, training_record
-from course_lib.vgg import VGGFeatures
+from course_lib.sr import evaluate, upscale
+from course_lib.vgg import loss_network
 
 device, preset = course_lib.setup()
 
@@ -109,7 +110,7 @@ plt.show()
 #
 # | | the paper | the shipped models |
 # |---|---|---|
-# | network | stride-½ (transposed) convs, scaled-tanh output | nearest-neighbour + conv, output added to the bicubic enlargement (a global skip); the paper's exact network is `build("sr", **choices("paper").sr_network())` |
+# | network | stride-½ (transposed) convs, scaled-tanh output | nearest-neighbour + conv, output added to the bicubic enlargement (a global skip); the paper's exact network is `tasks.super_resolution(..., hparams.SUPER_RESOLUTION.paper)` |
 # | degradation | Gaussian blur σ = 1, then bicubic | ℓ_pixel, SRCNN: no blur (`--blur 0`, the standard benchmark inputs); the ℓ_feat models in training use σ = 1 |
 # | training crops | 288×288 | 96×96 (×4), 192×192 (×8) |
 # | training images | 10,000 from COCO | the 80 photos of the shared training set |
@@ -266,7 +267,7 @@ def make_sr_objective(loss_net, degrade_fn, tv_weight):
 
 
 # %%
-loss_net = VGGFeatures(("relu2_2",), weights=config.vgg_weights()).to(device)
+loss_net = loss_network(("relu2_2",), device=device)
 make_sr_objective = check("make_sr_objective", make_sr_objective, exercise=exercises.sr_objective_exercise(loss_net))
 
 # %% [markdown]
@@ -283,14 +284,13 @@ make_sr_objective = check("make_sr_objective", make_sr_objective, exercise=exerc
 # the start.
 
 # %%
-crops = data.CropDataset(data.images("train"), crop=preset.sr_crop, cache=True)
+hp = hparams.in_mode(hparams.SUPER_RESOLUTION.course, preset, scale=4, loss="feat",
+                     warmup=min(100, preset.sr_steps // 2))
 objective = FunctionObjective(make_sr_objective(loss_net, lambda hr: degrade(hr, 4, 1.0), 1e-6),
                               degrade=source_sha256(degrade), loss_net=loss_net.identity)
-settings = notebook_config(preset.sr_steps, preset.batch_size, warmup=min(100, preset.sr_steps // 2))
-torch.manual_seed(0)
-mine = build("sr", scale=4)
-run_dir = run_folder(config.cache_dir() / "runs", "sr4-feat", mine, objective, crops, settings)
-history = train(mine, objective, crops, run_dir, settings, device=device)
+run = tasks.super_resolution(data.images("train"), hp, objective=objective, cache=True)
+history = run.train(device=device)
+mine = run.model
 loss_curves({"your ℓ_feat network": history}, ("total", "content", "tv"), title="training ×4 with your ℓ_feat",
             ylabel="weighted loss")
 plt.show()

@@ -53,21 +53,23 @@ if "google.colab" in sys.modules:
 # mode (`fast` on a CPU: small images and few steps; `full` on a GPU) and where the images come from.
 
 # %%
+from dataclasses import replace
+
 import course_lib
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
 
-from course_lib import config, data
+from course_lib import data, hparams, tasks
+from course_lib.architectures import build
+from course_lib.checkpoints import load_model, shipped_models
 from course_lib.exercises import check
 from course_lib.images import load_image, show_images
 from course_lib.metrics import psnr_ssim, sharpness
-from course_lib.networks import build
 from course_lib.plots import loss_curves
-from course_lib.train import load_model, notebook_config, run_folder, shipped_models, train
-from course_lib.translation import (PIX2PIX, CycleGANObjective, PairedDataset, PatchDiscriminator, Pix2PixObjective,
-                                    UnpairedDataset, gan_loss, make_input, measured_receptive_field, patch_layers)
+from course_lib.translation import (CycleGANObjective, PatchDiscriminator, Pix2PixObjective, gan_loss,
+                                    make_input, measured_receptive_field, patch_layers)
 from course_lib.widgets import TranslationPanel
 
 device, preset = course_lib.setup()
@@ -191,13 +193,11 @@ discriminator_loss = check("discriminator_loss", discriminator_loss)
 # code. `fast` mode trains a handful of steps.
 
 # %%
-pairs = PairedDataset(photos, crop=crop, task="edges", resize=2 * crop)
-settings = notebook_config(preset.train_steps, 4, lr=2e-4, betas=(0.5, 0.999))
-objective = Pix2PixObjective(PIX2PIX, generator_fn=generator_loss, discriminator_fn=discriminator_loss)
-torch.manual_seed(0)
-model = build("pix2pix", width=16, depth=5, d_width=16)
-history = train(model, objective, pairs, run_folder(config.cache_dir() / "runs", "pix2pix", model, objective, pairs,
-                                                     settings), settings, device=device)
+hp = replace(hparams.PIX2PIX.course, steps=preset.train_steps, batch_size=4, image_size=crop, width=16, depth=5,
+             d_width=16)
+objective = Pix2PixObjective(hp.weights(), generator_fn=generator_loss, discriminator_fn=discriminator_loss)
+run = tasks.pix2pix(photos, hp, task="edges", resize=2 * crop, objective=objective, cache=True)
+history = run.train(device=device)
 
 # %% [markdown]
 # Both players' losses: the discriminator's falls when it wins, the generator's adversarial
@@ -287,13 +287,11 @@ cycle_consistency = check("cycle_loss", cycle_consistency)
 # images for the discriminators):
 
 # %%
-unpaired = UnpairedDataset(photos, data.images("styles"), crop=crop, resize=2 * crop)
-cycle_objective = CycleGANObjective(cycle_fn=cycle_consistency)
-torch.manual_seed(0)
-cyclegan = build("cyclegan", width=16, blocks=4, d_width=16, pool=50, crop=crop)
-cycle_history = train(cyclegan, cycle_objective, unpaired, run_folder(config.cache_dir() / "runs", "cyclegan", cyclegan,
-                                                                      cycle_objective, unpaired, settings),
-                      settings, device=device)
+cycle_hp = replace(hparams.CYCLEGAN.course, steps=preset.train_steps, batch_size=4, image_size=crop, width=16, blocks=4,
+                   d_width=16)
+cycle_objective = CycleGANObjective(cycle_hp.cycle, cycle_hp.identity, cycle_fn=cycle_consistency)
+cycle_history = tasks.cyclegan(photos, data.images("styles"), cycle_hp, resize=2 * crop, objective=cycle_objective,
+                               cache=True).train(device=device)
 loss_curves({"CycleGAN": cycle_history}, ("G_GAN", "G_cycle", "G_identity", "D"), title="CycleGAN: both players")
 plt.show()
 
@@ -364,6 +362,6 @@ display(Markdown("""
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-panel = TranslationPanel(load_model(shipped_models()["pix2pix-edges"], device), pairs,
+panel = TranslationPanel(load_model(shipped_models()["pix2pix-edges"], device), run.dataset,
                          make_input(test_photo, "edges").unsqueeze(0), steps=10)
 panel

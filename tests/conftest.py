@@ -6,7 +6,12 @@ Before collection (``pytest_configure``):
   reuses nothing from an earlier run. The notebooks' kernels inherit these variables.
 - The student notebooks are generated afresh from ``solutions/`` into ``tests/notebooks/``
   (ignored by git) and nbval runs those: a student's edited copy in ``notebooks/`` is never
-  executed or touched by the tests.
+  executed or touched by the tests. A run that deselects them (``-m "not notebooks"``, or
+  ``make test-fast``) neither generates nor collects them.
+
+Tiers (markers, all run by ``make test``): ``notebooks`` (nbval over the student copies),
+``browser`` (JupyterLab in Chromium), ``packaging`` (a fresh install of the wheel) and ``slow``
+(these three, and any test marked so); ``make test-fast`` runs ``-m "not slow"``.
 """
 
 from __future__ import annotations
@@ -37,12 +42,22 @@ def pytest_configure(config):
                              ("XDG_DATA_HOME", "xdg/data")]:
         os.environ[variable] = str(home / folder)
     sys.path.insert(0, str(ROOT / "tools"))
-    from make_student import render
-
     shutil.rmtree(STUDENT_COPIES, ignore_errors=True)
-    STUDENT_COPIES.mkdir()
-    for solution in sorted((ROOT / "solutions").glob("*.ipynb")):
-        (STUDENT_COPIES / solution.name).write_text(render(solution))
+    if not any(f"not {tier}" in (config.option.markexpr or "") for tier in ("notebooks", "slow")):
+        from make_student import render
+
+        STUDENT_COPIES.mkdir()
+        for solution in sorted((ROOT / "solutions").glob("*.ipynb")):
+            (STUDENT_COPIES / solution.name).write_text(render(solution))
+
+
+def pytest_collection_modifyitems(config, items):
+    """nbval's items get the ``notebooks`` marker; every item of a long tier is also ``slow``."""
+    for item in items:
+        if Path(str(item.fspath)).suffix == ".ipynb":
+            item.add_marker(pytest.mark.notebooks)
+        if any(item.get_closest_marker(tier) for tier in ("notebooks", "browser", "packaging")):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_unconfigure(config):

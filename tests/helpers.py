@@ -19,7 +19,7 @@ needs_shared = pytest.mark.skipif(not (SHARED / "sr" / "Set5").is_dir(),
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     """``python -m course_lib ARGS`` in this process: (exit code, stdout, stderr)."""
-    from course_lib.__main__ import main
+    from course_lib.cli import main
 
     try:
         code = main([str(a) for a in args])
@@ -27,3 +27,44 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
         code = stop.code
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def cli_process(*args, env: dict | None = None, **kwargs):
+    """``python -m course_lib ARGS`` as a child process (CPU; the environment plus ``env``)."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "course_lib", *map(str, args)], cwd=ROOT,
+                            env={**os.environ, "COURSE_DEVICE": "cpu", **(env or {})}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def wait_for(path: Path, proc, timeout: float = 300) -> None:
+    """Until ``path`` exists, ``proc`` ends, or ``timeout`` seconds pass."""
+    import time
+
+    deadline = time.time() + timeout
+    while not path.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+
+
+def kill_and_resume(args: list, out: Path, steps: int, env: dict | None = None):
+    """The shared kill-and-resume: a run of ``args`` + ``--out out`` started with far more steps
+    than ``steps``, so that it cannot end before it is killed, SIGKILLed as soon as its first
+    checkpoint exists, then resumed to ``steps``. Returns (the step it was killed at, the resumed
+    run's stderr)."""
+    import signal
+
+    from course_lib.checkpoints import read
+
+    checkpoint = out / "checkpoint.pt"
+    victim = cli_process(*args, "--out", out, "--steps", 100 * steps, env=env)
+    wait_for(checkpoint, victim)
+    victim.send_signal(signal.SIGKILL)
+    assert victim.wait(timeout=60) == -signal.SIGKILL, victim.stderr.read()
+    killed_at = read(checkpoint)["step"]
+    assert 0 < killed_at < steps, f"killed at step {killed_at}, not before {steps}: checkpoint more often"
+    resumed = cli_process(*args, "--out", out, "--steps", steps, env=env)
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    return killed_at, err

@@ -26,8 +26,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--no-first-run", "--disable-sync", "--disable-quic"]
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="needs Chromium: `sudo apt-get install chromium` (Debian/Ubuntu); .ci/run installs it")
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(
+    CHROMIUM is None, reason="needs Chromium: `sudo apt-get install chromium` (Debian/Ubuntu); .ci/run installs it")]
 
 
 def free_port() -> int:

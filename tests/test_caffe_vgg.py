@@ -152,6 +152,7 @@ def test_auto_order_caffe_then_imagenet_then_random(cache, monkeypatch, offline,
     assert "The paper's VGG-16 is unavailable" in err and "RANDOM WEIGHTS" in err
 
 
+@pytest.mark.slow
 def test_gatys_with_the_default_weights_stays_finite_and_stylises():
     """Eq. 5's defaults fit each network (the paper's numbers overflow L-BFGS on Caffe
     activations): from the content image, 40 L-BFGS steps cut the style loss by ≥ 90 % while

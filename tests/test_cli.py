@@ -13,9 +13,10 @@ from helpers import run_cli
 from PIL import Image
 
 from course_lib import files
-from course_lib.networks import build
+from course_lib.architectures import build
 from course_lib.objectives import SR_WEIGHTS, PerceptualObjective
-from course_lib.train import TrainConfig, train
+from course_lib.runs import TrainConfig
+from course_lib.train import train
 
 
 class Pairs(torch.utils.data.Dataset):
@@ -237,7 +238,7 @@ def test_one_bad_entry_in_a_folder_is_skipped_and_the_rest_written(workspace, tm
 
 @pytest.mark.parametrize("damage", ["huge-config", "nan-weights", "training-str", "fingerprint-str", "pickle"])
 def test_hostile_or_broken_checkpoints_are_refused_before_anything_is_built(damage, workspace, tmp_path, capsys):
-    from course_lib.train import load_checkpoint
+    from course_lib.checkpoints import read as load_checkpoint
 
     state = load_checkpoint(fill("{sr}", workspace, tmp_path))
     marker = tmp_path / "pwned"
@@ -282,7 +283,8 @@ def test_the_cpu_allocators_failure_names_the_settings_that_size_it(workspace, t
 def test_every_model_options_help_lists_the_shipped_models_it_takes(command, kinds, capsys):
     import re
 
-    from course_lib.train import load_checkpoint, shipped_models
+    from course_lib.checkpoints import read as load_checkpoint
+    from course_lib.checkpoints import shipped_models
 
     code, out, _ = run_cli(capsys, command, "--help")
     words = set(re.split(r"[\s,()]+", " ".join(out.split()).replace("- ", "-")))  # argparse wraps at hyphens
@@ -292,7 +294,7 @@ def test_every_model_options_help_lists_the_shipped_models_it_takes(command, kin
 
 
 def test_init_from_nan_weights_is_refused_without_a_misleading_word(workspace, tmp_path, capsys):
-    from course_lib.train import load_checkpoint
+    from course_lib.checkpoints import read as load_checkpoint
 
     state = load_checkpoint(fill("{sr}", workspace, tmp_path))
     state["model"] = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v

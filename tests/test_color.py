@@ -35,9 +35,9 @@ def test_histogram_matching_gives_the_references_mean_and_covariance():
 def test_stylize_keeps_the_photos_colours_when_asked(tmp_path, capsys):
     from helpers import run_cli
 
+    from course_lib.architectures import build
     from course_lib.images import load_image, save_image
-    from course_lib.networks import build
-    from course_lib.train import TrainConfig
+    from course_lib.runs import TrainConfig
 
     model = build("style", width=8)
     torch.save({"model": model.state_dict(), "model_config": model.config, "train_config": vars(TrainConfig())},

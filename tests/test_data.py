@@ -7,7 +7,7 @@ import pytest
 from helpers import SHARED, needs_shared
 from PIL import Image
 
-from course_lib import data, downloads
+from course_lib import data, downloads, hashing
 from course_lib.images import load_image
 
 
@@ -17,7 +17,7 @@ def test_pinned_checksums_match_the_shared_copies():
     for item in downloads.manifest().values():
         copy = SHARED / item.kind / item.filename
         if item.sha256 and copy.exists():
-            assert downloads.sha256_of(copy) == item.sha256, item.name
+            assert hashing.file_sha256(copy) == item.sha256, item.name
             checked += 1
     assert checked >= 2
 
@@ -70,7 +70,7 @@ def test_offline_fallback_is_announced_and_loadable(cache, offline, capsys, kind
 def test_samples_killed_part_way_are_repaired_by_the_next_run(tmp_path, capsys):
     """`samples DIR` killed after its first image: the rerun writes what is missing and every
     file is a whole PNG (each is written atomically, the set marked complete at the end)."""
-    from course_lib.__main__ import main
+    from course_lib.cli import main
 
     assert main(["samples", str(tmp_path)]) == 0
     whole = {p.name: p.read_bytes() for p in (tmp_path / "content").iterdir() if p.suffix == ".png"}

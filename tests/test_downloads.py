@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import re
 import tarfile
 import threading
 import zipfile
@@ -187,7 +188,7 @@ def test_manifest_is_package_data_and_complete():
     assert {"styles", "content", "train", "sr", "translation"} <= {i.kind for i in items.values()}
     for item in items.values():
         assert item.url.startswith(("https://", "http://")) and item.licence and item.attribution
-        assert item.sha256 is None or (len(item.sha256) == 64 and int(item.sha256, 16) >= 0)
+        assert item.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", item.sha256), item.name
 
 
 def test_a_body_longer_than_its_content_length_is_not_accepted_unpinned(server, tmp_path):

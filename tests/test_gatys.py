@@ -56,11 +56,21 @@ def test_a_custom_closure_and_objective_drive_the_optimisation(random_vgg):
     content, style = pair(32)
     made = []
 
+    seen = []
+
     def closure(optimizer, image, loss_fn):
         made.append(image)
         return make_closure(optimizer, image, loss_fn)
-    stylize(content, style, loss_net=random_vgg, steps=2, closure=closure, progress=False)
+
+    def objective(image):  # a student's own: only the distance to a grey image
+        seen.append(image.detach().clone())
+        loss = ((image - 0.5) ** 2).mean()
+        return loss, {"grey": loss}
+    result, history = stylize(content, style, loss_net=random_vgg, steps=5, closure=closure, objective=objective,
+                              progress=False)
     assert len(made) == 1 and made[0].requires_grad
+    assert len(seen) >= 5 and all("grey" in h for h in history)  # the objective given is the one optimised
+    assert ((result - 0.5) ** 2).mean() < ((content - 0.5) ** 2).mean()
 
 
 def test_bad_arguments(random_vgg):

@@ -6,7 +6,8 @@ import torch
 from helpers import run_cli
 from PIL import Image
 
-from course_lib.networks import ConditionalInstanceNorm, build
+from course_lib.architectures import build
+from course_lib.networks import ConditionalInstanceNorm
 
 
 def test_only_the_normalisation_differs_between_styles():

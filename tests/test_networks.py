@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.networks import SRCNN, NearestUpsampleConv, ResidualBlock, SuperResolutionNet, TransformerNet, build
+from course_lib.architectures import build
+from course_lib.networks import SRCNN, NearestUpsampleConv, ResidualBlock, SuperResolutionNet, TransformerNet
 
 
 def test_transformer_shapes_range_and_layers():

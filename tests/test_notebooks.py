@@ -117,6 +117,7 @@ def save_like_jupyterlab(path: Path, answer: str) -> None:
 
 
 @pytest.mark.parametrize("commit", [False, True], ids=["saved", "committed"])
+@pytest.mark.slow
 def test_a_students_saved_notebook_keeps_tests_green_and_is_never_overwritten(clone, commit):
     student = clone / "notebooks" / "01_per_pixel_loss.ipynb"
     save_like_jupyterlab(student, "return ((output - target) ** 2).mean()  # my answer")
@@ -138,6 +139,7 @@ def test_a_students_saved_notebook_keeps_tests_green_and_is_never_overwritten(cl
     assert is_stale(clone / "notebooks" / "none.ipynb", render(SOLUTIONS[0]))
 
 
+@pytest.mark.packaging
 def test_the_wheel_carries_the_manifest_and_not_the_instructor_tools(tmp_path):
     source = tmp_path / "source"  # a copy, so that the build leaves nothing in the checkout
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", "*.ipynb", "tests", "__pycache__"))

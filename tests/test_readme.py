@@ -1,3 +1,5 @@
+import pytest
+
 """The README's command-line tour runs as written (in a temporary folder, offline)."""
 
 import re
@@ -16,6 +18,7 @@ def tour() -> list[str]:
     return [line for line in block.splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 def test_the_tour_runs_as_written(tmp_path, offline):
     commands = tour()
     assert len(commands) >= 8 and all(c.startswith(".venv/bin/python -m course_lib ") for c in commands)

@@ -147,7 +147,7 @@ SHIPPED_SR = {"sr4-pixel": 4, "sr8-pixel": 8, "srcnn4": 4, "srcnn8": 8, "sr4-fea
 
 
 def test_shipped_models_load_by_name_with_their_training_record():
-    from course_lib.train import load_model, shipped_models, training_record
+    from course_lib.checkpoints import load_model, shipped_models, training_record
 
     assert set(SHIPPED_SR) <= set(shipped_models())
     for name, scale in SHIPPED_SR.items():
@@ -164,7 +164,7 @@ def test_shipped_models_load_by_name_with_their_training_record():
 def test_shipped_output_follows_input_brightness(name):
     """Two copies of an image at different brightness: the outputs' mean brightness differs as
     the inputs' does (within 0.05), the property instance normalisation would destroy."""
-    from course_lib.train import load_model
+    from course_lib.checkpoints import load_model
 
     model = load_model(name)
     texture = resize(torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0)), (32, 32), "bicubic") * 0.2
@@ -177,14 +177,14 @@ def test_shipped_output_follows_input_brightness(name):
 @needs_shared
 @pytest.mark.parametrize("name, scale, bicubic", [("sr4-pixel", 4, 28.43), ("sr8-pixel", 8, 24.40)])
 def test_shipped_pixel_models_beat_bicubic_on_set5(name, scale, bicubic):
-    from course_lib.train import load_model
+    from course_lib.checkpoints import load_model
 
     result = evaluate(load_model(name), SHARED / "sr" / "Set5", scale)
     assert result["psnr"] >= bicubic + 0.5, result
 
 
 def test_fine_tuning_starts_from_given_weights(sr_folder, sr_model, tmp_path, capsys, monkeypatch):
-    from course_lib.train import load_checkpoint
+    from course_lib.checkpoints import read as load_checkpoint
 
     monkeypatch.setenv("COURSE_DEVICE", "cpu")
     common = ("train-sr", "--scale", "4", "--loss", "pixel", "--data", sr_folder, "--image-size", "32",

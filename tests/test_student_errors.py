@@ -4,7 +4,7 @@ was expected, never a cryptic error from deep inside a library, and never a sile
 import pytest
 import torch
 
-from course_lib import images, losses, networks, sr, translation
+from course_lib import architectures, images, losses, sr, translation
 
 NAN = torch.full((1, 3, 8, 8), float("nan"))
 
@@ -30,7 +30,7 @@ CASES = [
     ("degrade-scale-0", lambda p: sr.degrade(torch.rand(1, 3, 8, 8), 0), r"scale must be a whole number ≥ 1"),
     ("degrade-blur-inf", lambda p: sr.degrade(torch.rand(1, 3, 8, 8), 2, float("inf")), r"finite σ ≥ 0"),
     ("degrade-blur-nan", lambda p: sr.degrade(torch.rand(1, 3, 8, 8), 2, float("nan")), r"finite σ ≥ 0"),
-    ("build-width-0", lambda p: networks.build("style", width=0), r"width=0; it must be a whole number ≥ 1"),
+    ("build-width-0", lambda p: architectures.build("style", width=0), r"width=0; it must be a whole number ≥ 1"),
     ("resize-0", lambda p: images.resize(torch.rand(1, 3, 8, 8), 0, "bicubic"), r"size must be a positive"),
     ("resize-negative", lambda p: images.resize(torch.rand(1, 3, 8, 8), (-1, 4), "bicubic"), r"size must be"),
     ("load-size-0", lambda p: images.load_image(p, size=0), r"size must be a positive"),

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from course_lib.networks import TransformerNet, build
+from course_lib.architectures import build
+from course_lib.networks import TransformerNet
 from course_lib.tiling import auto_tile, estimated_bytes, tiled
 
 

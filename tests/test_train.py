@@ -5,21 +5,22 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, run_cli
+from helpers import cli_process, kill_and_resume, run_cli, wait_for
 from PIL import Image
 
 from course_lib import data
+from course_lib.architectures import build
+from course_lib.checkpoints import load_model
+from course_lib.checkpoints import read as load_checkpoint
 from course_lib.files import LockedError, run_lock
-from course_lib.networks import build
 from course_lib.objectives import LossWeights, PerceptualObjective
-from course_lib.train import Interrupted, RunMismatch, TrainConfig, load_checkpoint, load_model, run_folder, train
+from course_lib.runs import RunMismatch, TrainConfig, run_folder
+from course_lib.train import Interrupted, train
 
 
 @pytest.fixture
@@ -90,6 +91,7 @@ def test_one_non_finite_step_is_skipped(images, random_vgg, tmp_path):
     assert any(not torch.equal(before[k], v) for k, v in state["model"].items())
 
 
+@pytest.mark.slow
 def test_non_finite_steps_in_a_row_stop_and_keep_a_usable_checkpoint(images, random_vgg, tmp_path):
     model, _, dataset = setup(images, random_vgg)
     objective = Poisoned(random_vgg, style_image(), LossWeights(style=50.0), bad=range(4, 100))
@@ -213,41 +215,27 @@ def test_unreadable_images_are_skipped_and_listed(images, random_vgg, tmp_path, 
 
 
 def cli(*args, **kwargs):
-    env = dict(os.environ, COURSE_VGG_WEIGHTS="random", COURSE_DEVICE="cpu")  # kill/resume mechanics only
-    return subprocess.Popen([sys.executable, "-m", "course_lib", *map(str, args)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return cli_process(*args, env={"COURSE_VGG_WEIGHTS": "random"}, **kwargs)  # kill/resume mechanics only
 
 
-def train_args(images, out, steps):
-    return ["train-style", "--style", images.parent / "style.png", "--data", images, "--out", out,
-            "--steps", steps, "--image-size", "32", "--batch-size", "2", "--style-size", "32",
-            "--width", "8", "--checkpoint-every", "4", "--sample-every", "100", "--workers", "1"]
+def train_args(images, out=None, steps=None):
+    return ["train-style", "--style", images.parent / "style.png", "--data", images,
+            *(["--out", out, "--steps", steps] if out is not None else []), "--image-size", "32", "--batch-size", "2",
+            "--style-size", "32", "--width", "8", "--checkpoint-every", "4", "--sample-every", "100", "--workers", "1"]
 
 
-def wait_for(path, proc, timeout=300):
-    deadline = time.time() + timeout
-    while not path.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.01)
-
-
+@pytest.mark.slow
 def test_killed_run_resumes_exactly(images, tmp_path):
-    """2N steps straight == a run killed (SIGKILL) after a checkpoint, then resumed."""
+    """N steps straight == a run killed (SIGKILL) after a checkpoint, then resumed."""
     straight = cli(*train_args(images, tmp_path / "straight", 12))
     assert straight.wait(timeout=300) == 0, straight.stderr.read()
-
-    victim = cli(*train_args(images, tmp_path / "killed", 12))
-    checkpoint = tmp_path / "killed" / "checkpoint.pt"
-    wait_for(checkpoint, victim)
-    victim.send_signal(signal.SIGKILL)
-    assert victim.wait(timeout=60) == -signal.SIGKILL, "the run finished before it could be killed"
-    killed_at = load_checkpoint(checkpoint)["step"]
-    assert 0 < killed_at < 12
-    (tmp_path / "killed" / ".checkpoint.pt.deadbeef.tmp").write_bytes(b"half a checkpoint")
-
-    resumed = cli(*train_args(images, tmp_path / "killed", 12))  # the lock of the killed run is stale
-    _, err = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0 and f"Resuming from {checkpoint} at step {killed_at}" in err
-    assert not (tmp_path / "killed" / ".checkpoint.pt.deadbeef.tmp").exists()
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    (killed / ".checkpoint.pt.deadbeef.tmp").write_bytes(b"half a checkpoint")  # a write the kill cut short
+    killed_at, err = kill_and_resume(train_args(images), killed, 12, env={"COURSE_VGG_WEIGHTS": "random"})
+    checkpoint = killed / "checkpoint.pt"
+    assert f"Resuming from {checkpoint} at step {killed_at}" in err  # the lock of the killed run is stale
+    assert not (killed / ".checkpoint.pt.deadbeef.tmp").exists()
     a = load_checkpoint(tmp_path / "straight" / "checkpoint.pt")
     b = load_checkpoint(checkpoint)
     assert a["step"] == b["step"] == 12
@@ -273,13 +261,23 @@ def test_interrupted_carries_the_signal():
     assert Interrupted(signal.SIGTERM).signal == signal.SIGTERM
 
 
-def test_train_style_help_lists_paper_defaults(capsys):
+def test_train_style_help_shows_the_defaults_read_from_the_hyper_parameters(capsys):
+    from dataclasses import fields
+
+    from course_lib.hparams import STYLE
+
     code, out, _ = run_cli(capsys, "train-style", "--help")
     assert code == 0
-    for option, default in [("--steps", "40000"), ("--image-size", "256"), ("--batch-size", "4"),
-                            ("--lr", "0.001"), ("--style", None), ("--data", None), ("--out", None)]:
-        assert option in out and (default is None or f"(paper: {default})" in out), option
+    text = " ".join(out.split())
+    for field in fields(STYLE.course):
+        option = "--" + field.name.replace("_", "-")
+        course, paper = getattr(STYLE.course, field.name), getattr(STYLE.paper, field.name)
+        assert option in text, option
+        if course is not None:  # the values come from STYLE, and --paper's where it differs
+            shown = f"(default: {course})" if course == paper else f"(default: {course}; --paper: {paper})"
+            assert shown in text, (option, shown)
     assert "(default: None)" not in out and "``" not in out
+    assert "(default by loss network: caffe 1e-06; imagenet 1.0)" in text  # λ_c from hparams.STYLE_WEIGHTS
 
 
 def test_stylize_folder_onnx_and_bad_input(images, random_vgg, tmp_path, capsys):
@@ -290,6 +288,14 @@ def test_stylize_folder_onnx_and_bad_input(images, random_vgg, tmp_path, capsys)
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{i}.jpg" for i in range(6)]
     assert len(out.splitlines()) == 6 and "ONNX model written" in err  # results on stdout, status on stderr
+
+    broken = tmp_path / "with-a-broken-image"  # bad input: skipped and named, the others still written
+    shutil.copytree(images, broken)
+    (broken / "3.png").write_bytes(b"not a png")
+    code, out, err = run_cli(capsys, "stylize", "--model", model, "--input", broken, "--output", tmp_path / "out2")
+    assert code == 1 and "skipped" in err and "3.png" in err
+    assert err.strip().splitlines()[-1] == "error: 1 of 6 inputs were skipped (each named above); the other 5 were written"
+    assert sorted(p.name for p in (tmp_path / "out2").iterdir()) == [f"{i}.jpg" for i in range(6) if i != 3]
 
     import onnxruntime
 
@@ -330,3 +336,20 @@ def test_a_students_objective_and_step_drive_the_loop(images, random_vgg, tmp_pa
         return reference.loss(m, batch)
     assert run_folder(tmp_path, "s", model, objective, dataset, TrainConfig()) != \
         run_folder(tmp_path, "s", model, FunctionObjective(other_objective, style="seed 0"), dataset, TrainConfig())
+
+
+def test_paper_picks_the_variant_explicit_options_override_it_and_the_record_says_which(images, tmp_path, capsys):
+    from course_lib.hparams import STYLE
+
+    code, _, err = run_cli(capsys, "train-style", "--style", images.parent / "style.png", "--data", images,
+                           "--out", tmp_path / "run", "--steps", "1", "--image-size", "32", "--style-size", "32",
+                           "--batch-size", "1", "--width", "4", "--workers", "0", "--vgg-weights", "random",
+                           "--paper", "--norm", "instance")
+    assert code == 0, err
+    state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert state["model_config"]["norm"] == "instance"  # given explicitly: it wins over --paper's batch norm
+    assert state["model_config"]["upsampling"] == STYLE.paper.upsampling == "transpose"  # --paper's, not given
+    record = state["hyper_parameters"]
+    assert record["variant"] == "paper" and record["given"]["norm"] == "instance"
+    assert record["changed"] == {"norm": "instance", "steps": 1, "image_size": 32, "style_size": 32,
+                                 "batch_size": 1, "width": 4, "vgg_weights": "random"}

@@ -25,7 +25,7 @@ def test_click_runs_steps_and_updates_preview_and_plot(panel):
     panel.style_weight.value = 100.0
     panel.tv_weight.value = 1e-3
     panel.run_button.click()
-    assert panel.log.outputs == () or "Error" not in str(panel.log.outputs)
+    assert panel.log.outputs == ()  # nothing printed by the callback: no error, no warning
     assert len(panel.history) == 3
     assert panel.preview.value != before and bytes(panel.plot.value).startswith(b"\x89PNG")
     assert panel.plot.layout.display is None
@@ -66,7 +66,7 @@ def test_translation_panel_trains_with_the_sliders_weights(tmp_path):
     import numpy as np
     import torch
 
-    from course_lib.networks import build
+    from course_lib.architectures import build
     from course_lib.translation import PairedDataset
     from course_lib.widgets import TranslationPanel
 

@@ -22,8 +22,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from course_lib.files import atomic_write  # noqa: E402
-from course_lib.train import load_checkpoint, training_record  # noqa: E402
+from course_lib import checkpoints  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,19 +36,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--init-checkpoint", type=Path, default=None,
                         help="for a run started with --init: the checkpoint it started from, recorded too")
     args = parser.parse_args(argv)
-    state = load_checkpoint(args.checkpoint)
+    state = checkpoints.read(args.checkpoint)
     record = {"steps": state["step"], "seconds": round(state["seconds"]), "device": args.device,
               "command": args.command, "train_config": state.get("train_config"),
               "fingerprint": state.get("fingerprint"), "torch": str(torch.__version__)}
     if args.init_checkpoint:
-        first = load_checkpoint(args.init_checkpoint)
+        first = checkpoints.read(args.init_checkpoint)
         record["init"] = {"steps": first["step"], "seconds": round(first["seconds"]),
                           "train_config": first.get("train_config"), "fingerprint": first.get("fingerprint")}
     target = ROOT / "course_lib" / "models" / f"{args.name}.pt"
-    with atomic_write(target) as tmp:
-        weights = {k: v.half() if args.half and v.is_floating_point() else v for k, v in state["model"].items()}
-        torch.save({"model": weights, "model_config": state["model_config"], "training": record}, tmp)
-    shipped = training_record(target)
+    weights = {k: v.half() if args.half and v.is_floating_point() else v for k, v in state["model"].items()}
+    checkpoints.save(target, weights, state["model_config"], training=record)
+    shipped = checkpoints.training_record(target)
     print(f"{target}: {target.stat().st_size / 2**20:.1f} MB, {shipped['total_steps']} steps, "
           f"{shipped['total_seconds'] / 60:.0f} min")
     return 0
