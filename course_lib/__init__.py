@@ -4,6 +4,8 @@ Johnson, Alahi, Fei-Fei, "Perceptual Losses for Real-Time Style Transfer and
 Super-Resolution", ECCV 2016. One small module per job:
 
 - :mod:`course_lib.config`: device, fast/full mode, data folder, progress bars
+- :mod:`course_lib.hparams`: every task's hyper-parameters, the paper's and the course's
+- :mod:`course_lib.tasks`: one recipe per task (network, objective, data) from those
 - :mod:`course_lib.images`: load, save, resize and show images as 1×3×H×W tensors in [0, 1]
 - :mod:`course_lib.vgg`: the frozen loss network returning named activations; the paper's layers
 - :mod:`course_lib.losses`: pixel, feature, Gram/style and total-variation losses
@@ -13,13 +15,17 @@ Super-Resolution", ECCV 2016. One small module per job:
 - :mod:`course_lib.files`: atomic file writes, the run-folder lock
 - :mod:`course_lib.gatys`: optimisation-based style transfer (the paper's baseline)
 - :mod:`course_lib.networks`: the image transformation networks (style, super-resolution), SRCNN
+- :mod:`course_lib.architectures`: every network by name
+- :mod:`course_lib.translation`: notebook 6's networks, losses, objectives and data
 - :mod:`course_lib.tiling`: large images in blended tiles
-- :mod:`course_lib.train`: the one training loop and its checkpoints
+- :mod:`course_lib.train`, :mod:`course_lib.runs`, :mod:`course_lib.checkpoints`: the one training
+  loop, what defines a run, the one checkpoint format
 - :mod:`course_lib.sr`: super-resolution data, upscaling and evaluation
 - :mod:`course_lib.metrics`: PSNR/SSIM on Y as super-resolution papers report them
 - :mod:`course_lib.speed`: timing feed-forward against Gatys (the paper's Table 1)
-- :mod:`course_lib.widgets`: the interactive Gatys panel
+- :mod:`course_lib.widgets`: the interactive panels
 - :mod:`course_lib.exercises`: check cells for the notebooks' exercises
+- :mod:`course_lib.cli`: the command line (``python -m course_lib``)
 """
 
 from __future__ import annotations

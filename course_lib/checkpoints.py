@@ -20,7 +20,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .architectures import build
 from .files import atomic_write, holds_code
 
 CHECKPOINT = "checkpoint.pt"
@@ -111,6 +110,8 @@ class Checkpoint:
         if kinds is not None and self.kind not in kinds:
             raise ValueError(f"{self.path} holds a {self.kind!r} network; this command needs one of "
                              f"{', '.join(kinds)}")
+        from .architectures import build  # (above this module: the loss network reads load_weights here)
+
         weights, config = self.state["model"], self.state["model_config"]
         _check_finite(weights, self.path)
         try:

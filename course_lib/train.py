@@ -34,8 +34,8 @@ from .batches import ResumableSampler, SkipUnreadable, to_device, worker_ignores
 from .checkpoints import CHECKPOINT, RESUME_KEYS
 from .config import progress, say, short_path
 from .files import remove_stale_temps, run_lock
-from .images import save_image
 from .objectives import Objective
+from .reports import save_sample, say_projection
 from .runs import RunMismatch, TrainConfig, differences, fingerprint, precision, with_defaults
 
 SKIPPED = "skipped.txt"
@@ -219,7 +219,7 @@ class Trainer:
                     if self.steps_done % config.log_every == 0 or checkpoint_due:  # the loop's only host syncs
                         self.log(losses, parts, bad_run, bar)
                     if self.sample_input is not None and (self.steps_done % config.sample_every == 0 or last):
-                        _save_sample(self.model, self.sample_input,
+                        save_sample(self.model, self.sample_input,
                                      self.out_dir / "samples" / f"step_{self.steps_done:06d}.jpg", device)
                     if checkpoint_due:
                         self.save()
@@ -228,7 +228,7 @@ class Trainer:
                         if device.type == "cuda":
                             torch.cuda.synchronize(device)
                         if self.steps_done - first_step == 25:
-                            _say_projection((time.perf_counter() - mark) / 20, config.steps - self.steps_done, device)
+                            say_projection((time.perf_counter() - mark) / 20, config.steps - self.steps_done, device)
                         mark = time.perf_counter()
         except KeyboardInterrupt as err:
             self.save()
@@ -316,29 +316,3 @@ class Trainer:
                          scaler=self.scaler.state_dict(), step=self.steps_done, history=self.history,
                          seconds=self.seconds(), rng=rng, fingerprint=self.identity,
                          train_config=asdict(self.config), **extra)
-
-
-def _say_projection(step_seconds: float, remaining: int, device: torch.device) -> None:
-    """After the first steps: how long the rest will take, and on a CPU the fast settings."""
-    minutes = step_seconds * remaining / 60
-    text = f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes:.0f} min" if minutes >= 1 else \
-        f"{minutes * 60:.0f} s"
-    message = f"Projected: about {text} for the remaining {remaining:,} steps ({step_seconds:.3f} s/step on {device})."
-    if device.type == "cpu" and minutes > 30:
-        message += (" That is long for a CPU: try the fast settings (--image-size 96 --batch-size 2 "
-                    "--steps 2000), or a GPU.")
-    say(message)
-
-
-@torch.no_grad()
-def _save_sample(model: nn.Module, sample: torch.Tensor, path: Path, device: torch.device) -> None:
-    was_training = model.training
-    model.eval()
-    sample = sample.to(device)
-    styles = getattr(model, "styles", 1)
-    if styles > 1:  # one network of several styles: the sample in each of them, side by side
-        output = torch.cat([model(sample, style=s) for s in range(styles)], dim=-1)
-    else:
-        output = model(sample)
-    save_image(output.float().clamp(0, 1).cpu(), path)
-    model.train(was_training)

@@ -126,11 +126,13 @@ def _read_state(path: Path) -> dict:
 
 def _load_state(state: dict, arch: str, path: Path) -> nn.Sequential:
     """``arch``'s features with the ``features.*`` entries of a torchvision-layout state dict."""
+    from .checkpoints import load_weights
+
     model = features(arch)
-    try:
-        model.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")})
-    except (RuntimeError, TypeError, AttributeError) as err:
-        raise ValueError(f"{path}: not a torchvision {arch} state dict ({' '.join(str(err).split())})") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: not a torchvision {arch} state dict (it holds a {type(state).__name__})")
+    load_weights(model, {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}, path,
+                 f"torchvision's {arch} (not a torchvision {arch} state dict)")
     return model
 
 
