@@ -3,8 +3,9 @@
 ``COURSE_DEVICE``
     ``cuda`` (or ``cuda:N``), ``mps`` or ``cpu``. Default: the first one available in that order.
 ``COURSE_MODE``
-    ``fast`` (small images, few steps: for CPUs, tests and CI) or ``full`` (the
-    paper's sizes and schedules). Default: ``full`` on a GPU, ``fast`` on a CPU.
+    ``fast`` (small images, few steps: for CPUs, tests and CI), ``full`` (the paper's sizes,
+    schedules that fit about 20 minutes per notebook on a Colab-class GPU) or ``paper`` (the
+    paper's schedules: hours). Default: ``full`` on a GPU, ``fast`` on a CPU.
 ``COURSE_DATA``
     A folder laid out like ``styles/ content/ train/ sr/<set>/``. Default: none,
     in which case :mod:`course_lib.data` downloads or falls back to sample images.
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import torch
 
-MODES = ("fast", "full")
+MODES = ("fast", "full", "paper")
 DEVICES = ("cuda", "cuda:N", "mps", "cpu")
 VGG_WEIGHTS = ("auto", "caffe", "imagenet", "random")
 
@@ -168,13 +169,26 @@ class Preset:
     pixel_steps: int  # notebook 1's ℓ_pixel upsampler (3,000 make it beat bicubic; fewer show the loop)
 
 
+def _paper() -> Preset:
+    """The paper's sizes and schedules, read from :mod:`course_lib.hparams` (written there once)."""
+    from .hparams import STYLE, SUPER_RESOLUTION
+
+    style, sr = STYLE.paper, SUPER_RESOLUTION.paper
+    return Preset(image_size=style.image_size, style_size=style.style_size, gatys_steps=500, train_steps=style.steps,
+                  batch_size=style.batch_size, sr_crop=sr.image_size, sr_steps=sr.steps, sr_sets=3, pixel_steps=3000)
+
+
+# fast: minutes on a CPU (tests, CI). full: the paper's sizes with schedules cut to fit about 20
+# minutes per notebook on a Colab-class GPU (notebook 4 trains 3,000 steps and five ablations of
+# 1,000; notebook 5, 5,000 steps). paper: the paper's schedules (40,000 and 200,000 steps), hours
+# on a GPU: for the command line's runs, or COURSE_MODE=paper where a notebook may run that long.
 PRESETS: dict[str, Preset] = {
     "fast": Preset(image_size=96, style_size=128, gatys_steps=30, train_steps=20,
                    batch_size=2, sr_crop=96, sr_steps=20, sr_sets=1, pixel_steps=500),
-    "full": Preset(image_size=256, style_size=512, gatys_steps=500, train_steps=40_000,
-                   batch_size=4, sr_crop=288, sr_steps=200_000, sr_sets=3, pixel_steps=3000),
+    "full": Preset(image_size=256, style_size=512, gatys_steps=500, train_steps=3000,
+                   batch_size=4, sr_crop=288, sr_steps=5000, sr_sets=3, pixel_steps=3000),
+    "paper": _paper(),
 }
-PAPER = PRESETS["full"]  # the paper's schedules: the defaults of the command line
 
 
 def preset(name: str | None = None) -> Preset:

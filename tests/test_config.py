@@ -57,10 +57,15 @@ def test_data_dir(monkeypatch, tmp_path):
         config.data_dir()
 
 
-def test_paper_schedule_in_full_preset():
-    full = config.preset("full")
-    assert (full.image_size, full.batch_size, full.train_steps, full.sr_crop) == (256, 4, 40_000, 288)
-    assert config.PAPER == full
+def test_paper_preset_is_the_papers_schedule_and_full_keeps_its_sizes_with_shorter_runs():
+    from course_lib.hparams import STYLE, SUPER_RESOLUTION
+
+    paper, full = config.preset("paper"), config.preset("full")
+    assert (paper.image_size, paper.batch_size, paper.train_steps, paper.sr_crop, paper.sr_steps) == (
+        STYLE.paper.image_size, STYLE.paper.batch_size, STYLE.paper.steps, SUPER_RESOLUTION.paper.image_size,
+        SUPER_RESOLUTION.paper.steps) == (256, 4, 40_000, 288, 200_000)  # §4.1 and §4.2
+    assert (full.image_size, full.style_size, full.batch_size, full.sr_crop) == (256, 512, 4, 288)
+    assert full.train_steps < paper.train_steps and full.sr_steps < paper.sr_steps
 
 
 def test_preset_overrides(monkeypatch):

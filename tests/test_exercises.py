@@ -1,6 +1,8 @@
 """The check cells: verdicts, fallbacks, and every targeted hint, each tested with the wrong
 implementation it is meant to catch; and the student-notebook generator."""
 
+import re
+
 import nbformat
 import pytest
 import torch
@@ -15,7 +17,7 @@ def test_check_pass_fail_and_fallback(capsys):
     assert check("gram_matrix", good) is good
     assert "gram_matrix: PASS" in capsys.readouterr().out
     assert check("gram_matrix", lambda f: losses.gram_matrix(f) * 3) is losses.gram_matrix
-    assert "FAIL, relative error" in capsys.readouterr().out
+    assert "gram_matrix: FAIL, at index" in capsys.readouterr().out
 
     def todo(f):
         raise NotImplementedError()
@@ -264,3 +266,12 @@ def test_a_second_hint_is_folded_into_a_markdown_cell_before_the_exercise():
     code = student.cells[2].source
     assert "# Hint: the idea (a second, more concrete hint is folded above this cell)" in code
     assert "x + 1" not in code and "||" not in code
+
+
+def test_a_wrong_answer_that_is_no_known_mistake_says_what_was_expected(capsys):
+    check("pixel_loss", lambda a, b: ((a - b) ** 2).mean() * 1.3)  # no known mistake is off by 30 %
+    assert re.search(r"pixel_loss: FAIL, got [\d.]+, expected [\d.]+ \(relative error", capsys.readouterr().out)
+    check("gram_matrix", lambda f: losses.gram_matrix(f) + 0.01)
+    out = capsys.readouterr().out
+    assert re.search(r"gram_matrix: FAIL, at index \(\d+, \d+, \d+\) got [\d.]+, expected [\d.]+; over all 32 values "
+                     r"the mean is [\d.]+, expected [\d.]+", out), out

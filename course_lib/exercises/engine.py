@@ -153,9 +153,20 @@ def _verdict(name: str, got, exercise: Exercise, outcome_of: Callable[[Callable]
         print(f"{name}: FAIL, shape {tuple(got_t.shape)} but expected {tuple(want_t.shape)}. "
               f"Using course_lib's version.")
     else:
-        print(f"{name}: FAIL, relative error {relative_error(got_t, want_t):.1e} > {exercise.threshold:.0e}. "
-              f"Using course_lib's version.")
+        print(f"{name}: FAIL, {_where_it_differs(got_t, want_t)} (relative error "
+              f"{relative_error(got_t, want_t):.1e} > {exercise.threshold:.0e}). Using course_lib's version.")
     return False
+
+
+def _where_it_differs(got: torch.Tensor, want: torch.Tensor) -> str:
+    """What was expected against what came back, where they differ most, and on the whole."""
+    if want.numel() == 1:
+        return f"got {float(got):.6g}, expected {float(want):.6g}"
+    g, w = got.detach().double(), want.detach().double()
+    flat = int(((g - w).abs() / (g.abs() + w.abs()).clamp_min(1e-8)).argmax())
+    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), w.shape))
+    return (f"at index {index} got {float(g[index]):.6g}, expected {float(w[index]):.6g}; over all "
+            f"{w.numel()} values the mean is {float(g.mean()):.6g}, expected {float(w.mean()):.6g}")
 
 
 def check(name: str, candidate: Fn, *inputs, exercise: Exercise | None = None) -> Fn:
