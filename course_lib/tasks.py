@@ -117,10 +117,12 @@ def _given(value: float | None, default: float) -> float:
 
 
 def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "course", loss_net: VGGFeatures | None = None,
-          objective: Objective | None = None, cache: bool = False, seed: int = 0, given: dict | None = None) -> Run:
+          objective: Objective | None = None, model: nn.Module | None = None, cache: bool = False, seed: int = 0,
+          given: dict | None = None) -> Run:
     """Feed-forward style transfer (§4.1): ``styles`` (an image or path, or several for one
     network of many styles), random crops of ``images`` (paths or a folder). ``loss_net``: share
-    one already built; ``objective``: train with another one (a student's)."""
+    one already built; ``objective``, ``model``: train with another objective or network (a
+    student's; the network is used as it is)."""
     from .data import CropDataset
 
     at_least("image_size", hp.image_size, MIN_TRAINING_SIDE, "the networks need (relu4_3 is 8× smaller)")
@@ -139,7 +141,8 @@ def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "cou
         objective = MultiStyleObjective(loss_net, styles, weights, content_layers=(hp.content_layer,)) \
             if len(styles) > 1 else PerceptualObjective(loss_net, styles[0], weights, content_layers=(hp.content_layer,))
     torch.manual_seed(seed)
-    model = build("style", width=hp.width, styles=len(styles), norm=hp.norm, upsampling=hp.upsampling)
+    if model is None:
+        model = build("style", width=hp.width, styles=len(styles), norm=hp.norm, upsampling=hp.upsampling)
     return Run("style", model, objective, dataset, first_example(dataset, seed).unsqueeze(0), hp,
                seed, record(hp, variant, given))
 

@@ -60,7 +60,8 @@ from course_lib.architectures import build
 from course_lib.exercises import check
 from course_lib.gatys import stylize
 from course_lib.images import load_image, show_images
-from course_lib.networks import ResidualBlock
+from course_lib.hashing import source_sha256
+from course_lib.networks import ResidualBlock, ScaledTanh, conv
 from course_lib.objectives import FunctionObjective, PerceptualObjective, style_weights
 from course_lib.plots import loss_curves
 from course_lib.vgg import loss_network
@@ -75,7 +76,8 @@ device, preset = course_lib.setup()
 # it back to an image, squashed into [0, 1] by a scaled tanh. Every conv pads by reflection, so
 # the borders are not darkened by zeros.
 #
-# Two choices differ from the paper, each a switch (`course_lib.choices`):
+# Two choices differ from the paper, each a field of the hyper-parameters (`course_lib.hparams`,
+# `STYLE.paper` against `STYLE.course`):
 # - *instance* instead of batch normalisation (Ulyanov et al. 2016). Each image is normalised
 #   by its own statistics, so the result does not depend on the content image's own contrast
 #   and brightness, and the network behaves the same in training and at test time (batch norm
@@ -119,7 +121,57 @@ def residual_forward(block: ResidualBlock, x: torch.Tensor) -> torch.Tensor:
 residual_forward = check("residual_forward", residual_forward, exercise=exercises.residual_exercise())
 
 # %% [markdown]
-# ## Exercise 2: the perceptual training objective
+# ## Exercise 2: the transformation network
+# The paper's supplementary table gives the network as c9s1-32, d64, d128, R128×5, u64, u32,
+# c9s1-3. Build it from plain PyTorch layers, the course's `conv(c_in, c_out, k, stride)`
+# (reflection padding, then the convolution) and `ResidualBlock(c)` (your exercise 1):
+# - **c9s1-32**: a 9×9 conv with stride 1 and 32 filters, then instance norm
+#   (`nn.InstanceNorm2d(32, affine=True)`) and a ReLU;
+# - **d64, d128**: 3×3 convs with stride 2, each followed by instance norm and a ReLU;
+# - **R128×blocks**: `blocks` residual blocks of 128 channels;
+# - **u64, u32**: ×2 upsampling, `nn.Upsample(scale_factor=2, mode="nearest")`, then a 3×3 conv
+#   (the course's choice; the paper: a stride-½ conv), instance norm and a ReLU; group the
+#   upsampling and its conv in one `nn.Sequential`;
+# - **c9s1-3**: a 9×9 conv to 3 channels, then `ScaledTanh()`, (tanh(x) + 1) / 2, into [0, 1].
+#
+# `width` scales every layer (32 is the paper's; 16 the half-width network). Return one
+# `nn.Sequential` of these layers in this order. The check copies the weights of the course's
+# network into yours tensor by tensor, which only fits the same architecture, and compares the
+# outputs.
+
+# %%
+def transformation_layers(width: int = 32, blocks: int = 5) -> torch.nn.Sequential:
+    ### BEGIN SOLUTION hint: the table, line by line: c9s1 is a 9×9 conv, d a stride-2 3×3 conv, R a residual block, u an upsampling and a 3×3 conv; after every conv but the last, instance norm and a ReLU || `[conv(3, width, 9), torch.nn.InstanceNorm2d(width, affine=True), torch.nn.ReLU()]`, then `conv(width, 2 * width, 3, stride=2)`, ...; for u: `torch.nn.Sequential(torch.nn.Upsample(scale_factor=2, mode="nearest"), conv(c_in, c_out, 3))`
+    c1, c2, c3 = width, 2 * width, 4 * width
+
+    def block(layer, channels):
+        return [layer, torch.nn.InstanceNorm2d(channels, affine=True), torch.nn.ReLU()]
+
+    def up(c_in, c_out):
+        return torch.nn.Sequential(torch.nn.Upsample(scale_factor=2, mode="nearest"), conv(c_in, c_out, 3))
+    return torch.nn.Sequential(*block(conv(3, c1, 9), c1), *block(conv(c1, c2, 3, stride=2), c2),
+                               *block(conv(c2, c3, 3, stride=2), c3), *[ResidualBlock(c3) for _ in range(blocks)],
+                               *block(up(c3, c2), c2), *block(up(c2, c1), c1), conv(c1, 3, 9), ScaledTanh())
+    ### END SOLUTION
+
+
+# %%
+transformation_layers = check("transformation_layers", transformation_layers, exercise=exercises.network_exercise())
+
+# %% [markdown]
+# Your network computes what the course's `TransformerNet` listed above computes: there,
+# instance norm is `GroupNorm` with one group per channel (the same arithmetic, faster in the
+# channels_last layout) and nearest upsampling + conv is `NearestUpsampleConv` (the same output,
+# computed at the low resolution). The training below runs **your** layers inside the course's
+# network, which only adds the reflection padding of odd-sized images to a multiple of 4:
+
+# %%
+network = build("style")
+network.layers = transformation_layers(width=network.config["width"])
+print(f"your network: {sum(p.numel() for p in network.parameters()):,} parameters")
+
+# %% [markdown]
+# ## Exercise 3: the perceptual training objective
 # For a batch of photos x, the network gives ŷ = f_W(x), and the loss is eq. 5 with the photo
 # itself as the content target. Three things make it cheap:
 # - the style image's Gram matrices never change: compute them **once**, when the objective is
@@ -163,7 +215,7 @@ weights = style_weights(loss_net)  # eq. 5's λ for this loss network (notebook 
 make_objective = check("make_objective", make_objective, exercise=exercises.training_objective_exercise(loss_net))
 
 # %% [markdown]
-# ## Exercise 3: one training step
+# ## Exercise 4: one training step
 # Write the step the training loop repeats: zero the gradients, compute the loss of the batch
 # with `loss_fn(model, batch)` (your objective), backpropagate, and let the optimiser update the
 # weights. Return what `loss_fn` returned.
@@ -183,7 +235,7 @@ def train_step(model, loss_fn, optimizer, batch):
 train_step = check("train_step", train_step, exercise=exercises.train_step_exercise())
 
 # %% [markdown]
-# ## Training with your objective and your step
+# ## Training your network with your objective and your step
 # `course_lib.tasks.style` puts the run together from one object of hyper-parameters
 # (`course_lib.hparams`: the paper's values, or the course's, sized here for this notebook's
 # mode): the network, random crops of the training photos, and here your objective. Its
@@ -204,9 +256,9 @@ train_step = check("train_step", train_step, exercise=exercises.train_step_exerc
 
 # %%
 hp = hparams.in_mode(hparams.STYLE.course, preset)
-objective = FunctionObjective(make_objective(loss_net, style_image, weights),
-                              style=data.images("styles")[0].name, weights=str(weights))
-run = tasks.style(style_image, data.images("train"), hp, objective=objective, cache=True)
+objective = FunctionObjective(make_objective(loss_net, style_image, weights), style=data.images("styles")[0].name,
+                              weights=str(weights), network=source_sha256(transformation_layers))
+run = tasks.style(style_image, data.images("train"), hp, objective=objective, model=network, cache=True)
 print(f"training for {hp.steps} steps at {hp.image_size}², batch {hp.batch_size}, in {run.folder().name}")
 history = run.train(device=device, step_fn=train_step)
 model = run.model

@@ -43,7 +43,7 @@ def pytest_configure(config):
         os.environ[variable] = str(home / folder)
     sys.path.insert(0, str(ROOT / "tools"))
     shutil.rmtree(STUDENT_COPIES, ignore_errors=True)
-    if not any(f"not {tier}" in (config.option.markexpr or "") for tier in ("notebooks", "slow")):
+    if _selects_notebooks(config.option.markexpr):
         from make_student import render
 
         STUDENT_COPIES.mkdir()
@@ -58,6 +58,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.notebooks)
         if any(item.get_closest_marker(tier) for tier in ("notebooks", "browser", "packaging")):
             item.add_marker(pytest.mark.slow)
+
+
+def _selects_notebooks(markexpr: str) -> bool:
+    """Whether ``-m`` keeps nbval's items (marked notebooks and slow): only then are copies made."""
+    from _pytest.mark.expression import Expression  # pytest's own parser of -m expressions
+
+    return not markexpr or Expression.compile(markexpr).evaluate(lambda mark, **_: mark in ("notebooks", "slow"))
 
 
 def pytest_unconfigure(config):

@@ -157,7 +157,8 @@ def harness_exercises(vgg):
     return {"closure": exercises.closure_exercise(), "gatys_objective": exercises.gatys_objective_exercise(vgg),
             "residual": exercises.residual_exercise(), "objective": exercises.training_objective_exercise(vgg),
             "train_step": exercises.train_step_exercise(), "degrade": exercises.degrade_exercise(),
-            "sr_objective": exercises.sr_objective_exercise(vgg), "srcnn": exercises.srcnn_exercise()}
+            "sr_objective": exercises.sr_objective_exercise(vgg), "srcnn": exercises.srcnn_exercise(),
+            "transformation_layers": exercises.network_exercise()}
 
 
 def test_harness_exercises_pass_their_references_and_catch_their_mistakes(random_vgg, capsys):
@@ -275,3 +276,18 @@ def test_a_wrong_answer_that_is_no_known_mistake_says_what_was_expected(capsys):
     out = capsys.readouterr().out
     assert re.search(r"gram_matrix: FAIL, at index \(\d+, \d+, \d+\) got [\d.]+, expected [\d.]+; over all 32 values "
                      r"the mean is [\d.]+, expected [\d.]+", out), out
+
+
+def test_a_network_of_another_architecture_fails_naming_the_first_difference(capsys):
+    from course_lib.networks import conv, plain_layers
+
+    def first_conv_3x3(width=32, blocks=5):  # c3s1 instead of c9s1
+        layers = plain_layers(width, blocks)
+        layers[0] = conv(3, width, 3)
+        return layers
+    exercise = exercises.network_exercise()
+    assert check("transformation_layers", first_conv_3x3, exercise=exercise) is exercise.reference
+    assert "the first that differs is number 0: yours (8, 3, 3, 3), expected (8, 3, 9, 9)" in capsys.readouterr().out
+    assert check("transformation_layers", lambda width=32, blocks=5: plain_layers(width, blocks - 1),
+                 exercise=exercise) is exercise.reference
+    assert "your network has 30 weight tensors" in capsys.readouterr().out  # a residual block missing

@@ -21,13 +21,13 @@ from . import loss_network, per_pixel, translation
 from .engine import EXERCISES, Exercise, check, loss_and_parts, register, relative_error
 from .gatys import closure_exercise, gatys_objective_exercise
 from .loss_network import caffe_preprocess
-from .style import residual_exercise, train_step_exercise, training_objective_exercise
+from .style import network_exercise, residual_exercise, train_step_exercise, training_objective_exercise
 from .super_resolution import degrade_exercise, sr_objective_exercise, srcnn_exercise
 
 for _catalogue in (per_pixel, loss_network, translation):
     EXERCISES.update(_catalogue.EXERCISES)
 
 __all__ = ["MEAN_BGR", "EXERCISES", "Exercise", "check", "loss_and_parts", "register", "relative_error",
-           "closure_exercise", "gatys_objective_exercise", "caffe_preprocess", "residual_exercise",
+           "closure_exercise", "network_exercise", "gatys_objective_exercise", "caffe_preprocess", "residual_exercise",
            "train_step_exercise", "training_objective_exercise", "degrade_exercise", "sr_objective_exercise",
            "srcnn_exercise"]
