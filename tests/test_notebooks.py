@@ -151,6 +151,11 @@ def test_the_wheel_carries_the_manifest_and_not_the_instructor_tools(tmp_path):
     names = zipfile.ZipFile(next(tmp_path.glob("*.whl"))).namelist()
     assert "course_lib/manifest.json" in names
     assert not any("make_student" in name for name in names)
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "course_lib").rglob("*.py") if "__pycache__" not in p.parts}
+    assert modules <= set(names), sorted(modules - set(names))  # every sub-package (cli/, translation/, …)
+    assert {f"course_lib/models/{p.name}" for p in (ROOT / "course_lib" / "models").glob("*.pt")} <= set(names)
+    output = result.stdout + result.stderr
+    assert "is absent from the" not in output and "deprecated" not in output.lower(), output[-2000:]  # no warnings
 
 
 def test_notebook_1s_stored_demo_shows_its_lesson():
