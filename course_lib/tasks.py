@@ -6,7 +6,8 @@ settings::
     run = tasks.style("candy.jpg", data.images("train"), hp=hparams.STYLE.course)
     history = run.train()                          # in the cache's runs/ folder, resumable
 
-A recipe checks its sizes before it reads any image or builds any network.
+A recipe checks its sizes before it reads any image or builds any network. It builds everything
+on the CPU; :meth:`Run.train` moves the run to its device.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "cou
     styles = [s if isinstance(s, torch.Tensor) else load_image(s, size=hp.style_size) for s in styles]
     dataset = CropDataset(_images(images), crop=hp.image_size, resize=hp.image_size, cache=cache)
     if objective is None:
-        loss_net = loss_net or loss_network(weights=hp.vgg_weights)
+        loss_net = loss_net or loss_network(weights=hp.vgg_weights, device="cpu")
         d = style_weights(loss_net)  # weights not given take the loss network's defaults
         weights = LossWeights(content=_given(hp.content_weight, d.content), style=_given(hp.style_weight, d.style),
                               tv=_given(hp.tv_weight, d.tv))
@@ -165,7 +166,7 @@ def super_resolution(images, hp: SuperResolutionParams = SUPER_RESOLUTION.course
     degradation = Degradation(hp.scale, hp.blur)
     if objective is None:
         if hp.loss == "feat":
-            loss_net = loss_net or loss_network(("relu2_2",), weights=hp.vgg_weights)
+            loss_net = loss_net or loss_network(("relu2_2",), weights=hp.vgg_weights, device="cpu")
         defaults = sr_weights(hp.loss, loss_net if hp.loss == "feat" else None)
         weights = LossWeights(**{**asdict(defaults), "tv": _given(hp.tv_weight, defaults.tv)})
         objective = PerceptualObjective(loss_net if hp.loss == "feat" else None, weights=weights,
@@ -195,7 +196,7 @@ def pix2pix(images, hp: Pix2PixParams = PIX2PIX.course, *, task: str | None = No
                             reverse=reverse)
     if objective is None:
         if hp.vgg and loss_net is None:
-            loss_net = loss_network(tuple(HD_LAYERS), weights=hp.vgg_weights)
+            loss_net = loss_network(tuple(HD_LAYERS), weights=hp.vgg_weights, device="cpu")
         objective = Pix2PixObjective(hp.weights(), hp.gan_mode, loss_net if hp.vgg else None)
     torch.manual_seed(seed)
     model = build("pix2pix", width=hp.width, depth=hp.depth, d_width=hp.d_width, scales=hp.scales)
