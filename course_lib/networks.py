@@ -23,11 +23,28 @@ from torch import nn
 from .hparams import STYLE, SUPER_RESOLUTION, UPSAMPLINGS
 from .images import resize
 
-# Instance normalisation is GroupNorm with one group per channel: the same maths as
-# InstanceNorm2d(affine=True), but it keeps channels_last tensors channels_last, which lets
-# every conv after it use the fast oneDNN/cuDNN channels_last kernels (InstanceNorm2d returns
-# NCHW, and a 3-channel 9×9 conv's backward is then ~7× slower on CPU).
-NORMS = {"instance": lambda c: nn.GroupNorm(c, c), "batch": nn.BatchNorm2d,  # the choices: hparams.NORMS
+
+class InstanceNorm(nn.GroupNorm):
+    """Instance normalisation with a learned (γ, β) per channel (Ulyanov et al. 2016, which the
+    course uses in place of the paper's batch norm): GroupNorm with one group per channel, the
+    same maths and parameters as ``InstanceNorm2d(affine=True)``.
+
+    The networks run channels_last, which makes the convolutions around this layer fast
+    (oneDNN/cuDNN; ``InstanceNorm2d`` returns NCHW, and a 3-channel 9×9 conv's backward is then
+    ~7× slower on a CPU). Group norm's own backward pass over channels_last tensors is slow on a
+    CPU, though (~14× its NCHW time: ``benchmarks/train_step.py``), so on a CPU it normalises a
+    contiguous copy and hands the result back in the input's layout."""
+
+    def __init__(self, channels: int, affine: bool = True) -> None:
+        super().__init__(channels, channels, affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type != "cpu" or x.is_contiguous():
+            return super().forward(x)
+        return super().forward(x.contiguous()).contiguous(memory_format=torch.channels_last)
+
+
+NORMS = {"instance": InstanceNorm, "batch": nn.BatchNorm2d,  # the choices: hparams.NORMS
          "none": lambda c: nn.Identity()}  # (no normalisation: the first layer of a PatchGAN)
 MIN_INPUT_SIDE = 8  # the 9×9 convs reflect-pad by 4, which needs at least 5 pixels
 
@@ -99,7 +116,7 @@ class ConditionalInstanceNorm(nn.Module):
 
     def __init__(self, channels: int, styles: int) -> None:
         super().__init__()
-        self.norm = nn.GroupNorm(channels, channels, affine=False)
+        self.norm = InstanceNorm(channels, affine=False)
         self.gamma = nn.Parameter(torch.ones(styles, channels))
         self.beta = nn.Parameter(torch.zeros(styles, channels))
         self.mix: torch.Tensor | None = None
