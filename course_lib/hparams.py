@@ -54,6 +54,9 @@ SR_PIXEL_WEIGHTS = LossWeights(content=0.0, style=0.0, tv=1e-6, pixel=1.0)  # §
 SR_FEAT_WEIGHTS = {"caffe": LossWeights(content=1e-6, style=0.0, tv=6.5e-8),  # §4.2, ℓ_feat at relu2_2
                    "imagenet": LossWeights(content=1.0, style=0.0, tv=1e-6)}
 SR_WEIGHTS: dict[str, Any] = {"pixel": SR_PIXEL_WEIGHTS, "feat": SR_FEAT_WEIGHTS}
+# The layers at which super-resolution outputs are scored against the HR image (eq. 2):
+# ℓ_feat's own layer, and one it never trained on.
+SR_PERCEPTUAL_LAYERS = ("relu2_2", "relu3_3")
 
 
 @dataclass(frozen=True)

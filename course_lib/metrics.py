@@ -1,4 +1,6 @@
-"""PSNR and SSIM as super-resolution papers report them (paper §4.2, Table 2), and a sharpness measure.
+"""PSNR and SSIM as super-resolution papers report them (paper §4.2, Table 2), and the two
+halves of the paper's finding that PSNR misses: how far an output is from its original in a loss
+network's features (:func:`feature_distance`) and how sharp it is (:func:`sharpness_ratio`).
 
 Protocol: both images are rounded to 8 bits (:func:`course_lib.images.to_uint8`), then
 converted to the luma channel Y of ITU-R BT.601 (values 16–235, :func:`skimage.color.rgb2ycbcr`);
@@ -15,7 +17,7 @@ import torch
 from skimage.color import rgb2ycbcr
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from .images import to_uint8
+from .images import quantize, to_uint8
 
 
 def luma(image: torch.Tensor) -> np.ndarray:
@@ -35,6 +37,29 @@ def psnr_ssim(output: torch.Tensor, target: torch.Tensor, border: int) -> tuple[
     ssim = structural_similarity(y_ref, y_out, data_range=255, gaussian_weights=True, sigma=1.5,
                                  use_sample_covariance=False)
     return float(psnr), float(ssim)
+
+
+def _crop(image: torch.Tensor, border: int) -> torch.Tensor:
+    return image[..., border:-border, border:-border] if border else image
+
+
+def feature_distance(output: torch.Tensor, target: torch.Tensor, loss_net: torch.nn.Module,
+                     border: int = 0) -> dict[str, float]:
+    """The feature reconstruction loss of eq. 2, ‖φ_j(ŷ) − φ_j(y)‖² / (C_j H_j W_j), at each layer
+    of ``loss_net`` (a :class:`course_lib.vgg.VGGFeatures`), between the 8-bit rounded images with
+    ``border`` pixels cropped. ℓ_feat trained at relu2_2 optimises the first of these directly;
+    relu3_3 is a layer it never saw."""
+    device = next(loss_net.parameters()).device
+    images = torch.cat([_crop(quantize(i).reshape(1, *i.shape[-3:]), border) for i in (output, target)])
+    with torch.no_grad():
+        feats = loss_net(images.to(device))
+    return {layer: (f[0] - f[1]).float().pow(2).mean().item() for layer, f in feats.items()}
+
+
+def sharpness_ratio(output: torch.Tensor, target: torch.Tensor, border: int = 0) -> float:
+    """:func:`sharpness` of ``output`` over that of its original ``target`` (``border`` cropped):
+    1 has the original's edge energy, below 1 is blurrier, above 1 has more (or false) edges."""
+    return sharpness(_crop(output, border)) / sharpness(_crop(target, border))
 
 
 def sharpness(image: torch.Tensor) -> float:

@@ -31,7 +31,7 @@ from torchvision.transforms import functional as TF
 from . import data
 from .config import device_of
 from .images import load_image, quantize, resize
-from .metrics import psnr_ssim
+from .metrics import feature_distance, psnr_ssim, sharpness_ratio
 
 
 def degrade(hr: torch.Tensor, scale: int, blur: float = 1.0) -> torch.Tensor:
@@ -117,14 +117,20 @@ def _hr_images(folder: Path, scale: int) -> tuple[list[tuple[str, torch.Tensor]]
 
 @torch.no_grad()
 def evaluate(model: nn.Module | None, folder: Path, scale: int, blur: float = 0.0,
-             match: bool = False, degrade_fn=degrade) -> dict:
+             match: bool = False, degrade_fn=degrade, loss_net: nn.Module | None = None) -> dict:
     """Mean PSNR/SSIM of ``model`` (None: bicubic upscaling) on the HR images in ``folder``;
     ``match`` histogram-matches each output to its LR input first (see :func:`upscale`);
-    ``degrade_fn(hr, scale, blur)`` makes the LR inputs (a student's own :func:`degrade`)."""
+    ``degrade_fn(hr, scale, blur)`` makes the LR inputs (a student's own :func:`degrade`).
+    With a ``loss_net``, also the paper's other half: the mean feature distance at each of its
+    layers and the sharpness ratio to the HR image (:mod:`course_lib.metrics`)."""
     images, cropped = _hr_images(Path(folder), scale)
-    scores = []
+    scores: list[dict] = []
     for _, hr in images:
-        lr = quantize(degrade_fn(hr, scale, blur))
-        scores.append(psnr_ssim(upscale(model, lr, scale, match), hr, border=scale))
-    return {"psnr": statistics.mean(s[0] for s in scores), "ssim": statistics.mean(s[1] for s in scores),
-            "images": len(scores), "cropped_to_multiple_of_scale": cropped}
+        output = upscale(model, quantize(degrade_fn(hr, scale, blur)), scale, match)
+        psnr, ssim = psnr_ssim(output, hr, border=scale)
+        scores.append({"psnr": psnr, "ssim": ssim})
+        if loss_net is not None:
+            scores[-1].update(feature_distance(output, hr, loss_net, border=scale),
+                              sharpness_ratio=sharpness_ratio(output, hr, border=scale))
+    means = {key: statistics.mean(s[key] for s in scores) for key in scores[0]}
+    return {**means, "images": len(scores), "cropped_to_multiple_of_scale": cropped}

@@ -10,7 +10,7 @@ from PIL import Image
 
 from course_lib.data import CropDataset
 from course_lib.images import resize
-from course_lib.metrics import psnr_ssim, sharpness
+from course_lib.metrics import feature_distance, psnr_ssim, sharpness, sharpness_ratio
 from course_lib.objectives import SR_WEIGHTS, PerceptualObjective
 from course_lib.sr import Degradation, degrade, evaluate, match_histogram, upscale
 
@@ -50,7 +50,23 @@ def test_metrics_known_answers():
     assert 10 < worse < better < 60
     with pytest.raises(ValueError, match="differ in size"):
         psnr_ssim(x, x[..., :16, :16], border=0)
-    assert sharpness(x) > sharpness(resize(resize(x, 8, "bicubic"), 32, "bicubic"))
+    blurry = resize(resize(x, 8, "bicubic"), 32, "bicubic").clamp(0, 1)
+    assert sharpness(x) > sharpness(blurry)
+    assert sharpness_ratio(x, x, border=4) == 1.0 and sharpness_ratio(blurry, x, border=4) < 0.7
+
+
+def test_feature_distance_is_eq2_at_each_layer():
+    from course_lib.vgg import VGGFeatures
+
+    net = VGGFeatures(("relu1_2", "relu2_2"), weights="random")
+    x = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(0))
+    y = (x + 0.05).clamp(0, 1)
+    assert feature_distance(x, x, net, border=4) == {"relu1_2": 0.0, "relu2_2": 0.0}
+    d = feature_distance(y, x, net, border=4)
+    with torch.no_grad():  # by hand: 8-bit images, the border cropped, mean squared feature difference
+        a, b = (net((torch.round(i * 255) / 255)[..., 4:-4, 4:-4]) for i in (y, x))
+    for layer in ("relu1_2", "relu2_2"):
+        assert d[layer] == pytest.approx((a[layer] - b[layer]).pow(2).mean().item(), rel=1e-5)
 
 
 def test_degrade_and_pairs(tmp_path):
@@ -121,6 +137,11 @@ def test_train_upscale_and_evaluate(sr_folder, sr_model, tmp_path, capsys):
 
     code, out, _ = run_cli(capsys, "eval-sr", "--model", sr_model, "--scale", "4", "--sets", sr_folder, "--markdown")
     assert code == 0 and out.splitlines()[0].startswith("| set |") and "{" not in out
+
+    code, out, err = run_cli(capsys, "eval-sr", "--model", "bicubic", "--scale", "4", "--sets", sr_folder,
+                             "--perceptual")
+    scores = json.loads(out)["sets"]["set"]
+    assert code == 0 and scores["relu2_2"] > 0 and scores["relu3_3"] > 0 and 0 < scores["sharpness_ratio"] < 1, err
 
     code, out, _ = run_cli(capsys, "eval-sr", "--model", sr_model, "--scale", "4", "--sets", sr_folder,
                            "--match-histogram")

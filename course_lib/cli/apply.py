@@ -15,6 +15,7 @@ from .. import data
 from ..checkpoints import Checkpoint, load_model, resolve, shipped_names
 from ..config import say
 from ..data import list_images
+from ..hparams import SR_PERCEPTUAL_LAYERS
 from .options import Help, device, positive, weight
 
 
@@ -112,6 +113,7 @@ def _upscale(args: argparse.Namespace) -> int:
 
 def _eval_sr(args: argparse.Namespace) -> int:
     from ..sr import evaluate
+    from ..vgg import loss_network
 
     model = None if args.model == "bicubic" else load_model(args.model, device(args), kinds=("sr", "srcnn"))
     if model is not None and model.scale != args.scale:
@@ -122,15 +124,19 @@ def _eval_sr(args: argparse.Namespace) -> int:
     if clashes:
         raise ValueError(f"--sets {' '.join(clashes)}: the results are keyed by folder name, and these share one; "
                          f"score them in separate runs")
-    results = {folder.name: evaluate(model, folder, args.scale, args.blur, args.match_histogram)
+    loss_net = loss_network(SR_PERCEPTUAL_LAYERS, device=device(args)) if args.perceptual else None
+    results = {folder.name: evaluate(model, folder, args.scale, args.blur, args.match_histogram, loss_net=loss_net)
                for folder in folders}
     for name, r in results.items():
         for line in r["cropped_to_multiple_of_scale"]:
             say(f"note: {name}/{line} (cropped to a multiple of {args.scale})")
     if args.markdown:
-        print(f"| set | images | ×{args.scale} PSNR (dB) | SSIM |\n|---|---|---|---|")
+        extra = [*SR_PERCEPTUAL_LAYERS, "sharpness_ratio"] if args.perceptual else []
+        print("| set | images | " + " | ".join([f"×{args.scale} PSNR (dB)", "SSIM", *extra]) + " |\n"
+              + "|---" * (4 + len(extra)) + "|")
         for name, r in results.items():
-            print(f"| {name} | {r['images']} | {r['psnr']:.2f} | {r['ssim']:.4f} |")
+            print(f"| {name} | {r['images']} | {r['psnr']:.2f} | {r['ssim']:.4f} |"
+                  + "".join(f" {r[key]:.4g} |" for key in extra))
     else:
         print(json.dumps({"model": args.model, "scale": args.scale, "blur": args.blur,
                           "match_histogram": args.match_histogram, "sets": results}))
@@ -235,6 +241,9 @@ def register(commands) -> None:
     ev.add_argument("--blur", type=weight, default=0.0,
                     help="σ of a Gaussian blur before the bicubic downsampling (0: the standard benchmark LR)")
     ev.add_argument("--markdown", action="store_true", help="print a markdown table instead of JSON")
+    ev.add_argument("--perceptual", action="store_true",
+                    help=f"also the feature distance to the HR image at {' and '.join(SR_PERCEPTUAL_LAYERS)} of the "
+                         f"loss network (COURSE_VGG_WEIGHTS) and the sharpness ratio (1: the HR image's edges)")
     ev.add_argument("--device", default=None, help="cuda, mps or cpu")
     _match_histogram_option(ev)
     ev.set_defaults(run=_eval_sr)
