@@ -34,6 +34,38 @@ def source_sha256(fn) -> str:
     return text_sha256(code)
 
 
+def function_sha256(fn, _seen: frozenset = frozenset()) -> str:
+    """SHA-256 of a function's source and of what it uses: the values it closes over (tensors by
+    value, networks by their weights or ``identity``, numbers and settings by ``repr``) and the
+    functions among them or among the globals it names that come from its own module (a
+    notebook's other functions), followed in turn. So a student's objective fingerprints its run
+    with its code, its loss weights, its style image and the helpers it calls: changing any of
+    them trains anew instead of resuming the old run."""
+    fn = inspect.unwrap(fn)
+    if not inspect.isfunction(fn) or id(fn) in _seen:
+        return source_sha256(fn)
+    try:
+        uses = inspect.getclosurevars(fn)
+    except ValueError:  # a closure cell not yet filled
+        return source_sha256(fn)
+    helpers = [value for value in uses.globals.values()
+               if inspect.isfunction(value) and value.__module__ == fn.__module__]
+    return text_sha256(source_sha256(fn) + "".join(_value_sha256(value, _seen | {id(fn)})
+                                                   for value in [*uses.nonlocals.values(), *helpers]))
+
+
+def _value_sha256(value, seen: frozenset) -> str:
+    if callable(value) and inspect.isfunction(inspect.unwrap(value)):
+        return function_sha256(value, seen)
+    if isinstance(value, torch.Tensor):
+        return tensor_sha256(value)
+    if isinstance(value, torch.nn.Module):
+        return text_sha256(value.identity) if isinstance(getattr(value, "identity", None), str) \
+            else weights_sha256(value.state_dict())
+    text = repr(value)  # an object without a repr of its own: its type (an address would differ every run)
+    return text_sha256(type(value).__qualname__ if " at 0x" in text else text)
+
+
 def tensor_sha256(tensor: torch.Tensor) -> str:
     """SHA-256 of a tensor's values (for a style image in a run's fingerprint)."""
     return hashlib.sha256(tensor.detach().float().cpu().contiguous().numpy().tobytes()).hexdigest()

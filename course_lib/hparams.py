@@ -222,9 +222,11 @@ PRESET_FIELDS = {StyleParams: {"steps": "train_steps", "image_size": "image_size
 
 
 def in_mode(hp: Schedule, preset, **changes) -> Schedule:
-    """``hp`` sized for a notebook's mode (``preset``: :func:`course_lib.config.preset`), with ``changes``."""
+    """``hp`` sized for a notebook's mode (``preset``: :func:`course_lib.config.preset`), with
+    ``changes``; a learning-rate warm-up is cut to half the steps, so a short run reaches its rate."""
     sizes = {name: getattr(preset, field_) for name, field_ in PRESET_FIELDS.get(type(hp), {}).items()}
-    return replace(hp, **{**sizes, **changes})
+    sized = replace(hp, **{**sizes, **changes})
+    return replace(sized, warmup=min(sized.warmup, sized.steps // 2))
 
 
 def differences(hp, base) -> dict:

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .config import device_of
-from .hashing import source_sha256, tensor_sha256
+from .hashing import function_sha256, tensor_sha256
 from .hparams import SR_WEIGHTS, STYLE_WEIGHTS, LossWeights
 from .losses import feature_loss, gram_matrix, pixel_loss, style_loss, tv_loss
 from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGGFeatures
@@ -75,7 +75,8 @@ class Objective(nn.Module):
 
 class FunctionObjective(Objective):
     """A plain function ``fn(model, batch) → (loss, parts)`` as a training objective, such as a
-    student's own; its source code (and ``settings``) are part of the run's fingerprint."""
+    student's own; its code and what it uses (:func:`course_lib.hashing.function_sha256`), and
+    any ``settings``, are part of the run's fingerprint."""
 
     def __init__(self, fn, **settings) -> None:
         super().__init__()
@@ -86,7 +87,7 @@ class FunctionObjective(Objective):
 
     def settings(self) -> dict:
         return {"objective": getattr(self.fn, "__qualname__", type(self.fn).__name__),
-                "source_sha256": source_sha256(self.fn), **self._settings}
+                "function_sha256": function_sha256(self.fn), **self._settings}
 
 
 class PerceptualObjective(Objective):

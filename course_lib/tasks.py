@@ -13,6 +13,7 @@ on the CPU; :meth:`Run.train` moves the run to its device.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -36,7 +37,15 @@ from .hparams import (
 )
 from .images import load_image
 from .networks import MIN_INPUT_SIDE
-from .objectives import LossWeights, MultiStyleObjective, Objective, PerceptualObjective, sr_weights, style_weights
+from .objectives import (
+    FunctionObjective,
+    LossWeights,
+    MultiStyleObjective,
+    Objective,
+    PerceptualObjective,
+    sr_weights,
+    style_weights,
+)
 from .runs import TrainConfig, notebook_loop, run_folder
 from .train import train
 from .vgg import VGGFeatures, loss_network
@@ -86,6 +95,11 @@ def record(hp: Schedule, variant: str, given: dict | None = None) -> dict:
             **({"given": given} if given is not None else {})}
 
 
+def _wrapped(objective: Objective | Callable | None) -> Objective | None:
+    """A student's plain objective function as an :class:`Objective` (None and objectives as they are)."""
+    return objective if objective is None or isinstance(objective, Objective) else FunctionObjective(objective)
+
+
 def at_least(name: str, value: int, minimum: int, why: str) -> None:
     """Refuse a size below what the networks need, before any data or network is built."""
     if value < minimum:
@@ -118,12 +132,13 @@ def _given(value: float | None, default: float) -> float:
 
 
 def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "course", loss_net: VGGFeatures | None = None,
-          objective: Objective | None = None, model: nn.Module | None = None, cache: bool = False, seed: int = 0,
+          objective: Objective | Callable | None = None, model: nn.Module | None = None, cache: bool = False, seed: int = 0,
           given: dict | None = None) -> Run:
     """Feed-forward style transfer (§4.1): ``styles`` (an image or path, or several for one
     network of many styles), random crops of ``images`` (paths or a folder). ``loss_net``: share
     one already built; ``objective``, ``model``: train with another objective or network (a
-    student's; the network is used as it is)."""
+    student's: a plain function ``objective(model, batch) → (loss, parts)`` is wrapped in
+    :class:`FunctionObjective`, which fingerprints it; the network is used as it is)."""
     from .data import CropDataset
 
     at_least("image_size", hp.image_size, MIN_TRAINING_SIDE, "the networks need (relu4_3 is 8× smaller)")
@@ -134,6 +149,7 @@ def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "cou
                          f"instance norm (drop --paper)")
     styles = [s if isinstance(s, torch.Tensor) else load_image(s, size=hp.style_size) for s in styles]
     dataset = CropDataset(_images(images), crop=hp.image_size, resize=hp.image_size, cache=cache)
+    objective = _wrapped(objective)
     if objective is None:
         loss_net = loss_net or loss_network(weights=hp.vgg_weights, device="cpu")
         d = style_weights(loss_net)  # weights not given take the loss network's defaults
@@ -149,7 +165,7 @@ def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "cou
 
 
 def super_resolution(images, hp: SuperResolutionParams = SUPER_RESOLUTION.course, *, variant: str = "course",
-                     loss_net: VGGFeatures | None = None, objective: Objective | None = None, cache: bool = False,
+                     loss_net: VGGFeatures | None = None, objective: Objective | Callable | None = None, cache: bool = False,
                      seed: int = 0, given: dict | None = None) -> Run:
     """Super-resolution ×``hp.scale`` (§4.2) with ℓ_pixel or ℓ_feat, or SRCNN: HR crops of
     ``images``, their LR inputs made by :class:`course_lib.sr.Degradation` (blur σ, bicubic)."""
@@ -164,6 +180,7 @@ def super_resolution(images, hp: SuperResolutionParams = SUPER_RESOLUTION.course
              f"that ×{hp.scale} needs (its low-resolution input must be at least {MIN_INPUT_SIDE} pixels)")
     dataset = CropDataset(_images(images), crop=hp.image_size, cache=cache)
     degradation = Degradation(hp.scale, hp.blur)
+    objective = _wrapped(objective)
     if objective is None:
         if hp.loss == "feat":
             loss_net = loss_net or loss_network(("relu2_2",), weights=hp.vgg_weights, device="cpu")

@@ -83,3 +83,31 @@ def test_settings_name_the_style_image(random_vgg):
     b = PerceptualObjective(random_vgg, images(4)).settings()
     assert a["style_sha256"] != b["style_sha256"] and a["weights"] == {"content": 1.0, "style": 5.0,
                                                                        "tv": 1e-5, "pixel": 0.0}
+
+
+def _make_objective(weight, image):
+    def objective(model, batch):
+        return _helper(model(batch), image) * weight
+    return objective
+
+
+def _helper(output, image):
+    return (output - image).pow(2).mean()
+
+
+def test_a_students_objective_is_fingerprinted_with_what_it_uses(monkeypatch):
+    """function_sha256: the code, the closed-over values (numbers, tensors) and the module's own
+    helper functions it calls; stable from call to call."""
+    import sys
+
+    from course_lib.hashing import function_sha256
+
+    image = torch.zeros(1, 3, 4, 4)
+    base = function_sha256(_make_objective(1.0, image))
+    assert function_sha256(_make_objective(1.0, image.clone())) == base  # same values, another object
+    assert function_sha256(_make_objective(2.0, image)) != base  # another weight
+    assert function_sha256(_make_objective(1.0, image + 1)) != base  # another image
+    module = sys.modules[__name__]
+    monkeypatch.setattr(module, "_helper", lambda output, image: (output - image).abs().mean())
+    assert function_sha256(_make_objective(1.0, image)) != base  # the helper it calls changed
+    assert function_sha256(_make_objective(1.0, object())) == function_sha256(_make_objective(1.0, object()))

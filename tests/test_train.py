@@ -330,7 +330,7 @@ def test_a_students_objective_and_step_drive_the_loop(images, random_vgg, tmp_pa
                     TrainConfig(steps=12, batch_size=2, num_workers=0, log_every=1), step_fn=step)
     assert np.mean([h["total"] for h in history[-3:]]) < np.mean([h["total"] for h in history[:3]])
     settings = objective.settings()
-    assert settings["objective"].endswith("my_objective") and len(settings["source_sha256"]) == 64
+    assert settings["objective"].endswith("my_objective") and len(settings["function_sha256"]) == 64
 
     def other_objective(m, batch):  # other code: another fingerprint, so another run folder
         return reference.loss(m, batch)

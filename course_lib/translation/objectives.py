@@ -10,7 +10,7 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
-from ..hashing import source_sha256
+from ..hashing import function_sha256
 from ..hparams import CYCLEGAN, GAN_MODES, PIX2PIX, PIX2PIX_HD_WEIGHTS, PIX2PIX_WEIGHTS, TranslationWeights
 from ..objectives import LossWeights, Objective, Parts, PerceptualObjective
 from ..vgg import VGGFeatures
@@ -97,7 +97,7 @@ class Pix2PixObjective(Objective):
     def settings(self) -> dict:
         return {"objective": "pix2pix", "weights": asdict(self.weights), "mode": self.mode,
                 "loss_net": None if self.perceptual is None else self.perceptual.loss_net.identity,
-                "own_losses": [source_sha256(f) for f in (self.generator_fn, self.discriminator_fn) if f]}
+                "own_losses": [function_sha256(f) for f in (self.generator_fn, self.discriminator_fn) if f]}
 
 
 class CycleGANObjective(Objective):
@@ -134,4 +134,4 @@ class CycleGANObjective(Objective):
 
     def settings(self) -> dict:
         return {"objective": "cyclegan", "cycle": self.cycle, "identity": self.identity, "mode": self.mode,
-                "cycle_loss": source_sha256(self.cycle_fn)}
+                "cycle_loss": function_sha256(self.cycle_fn)}
