@@ -60,8 +60,8 @@ def _value_sha256(value, seen: frozenset) -> str:
     if isinstance(value, torch.Tensor):
         return tensor_sha256(value)
     if isinstance(value, torch.nn.Module):
-        return text_sha256(value.identity) if isinstance(getattr(value, "identity", None), str) \
-            else weights_sha256(value.state_dict())
+        identity = getattr(value, "identity", None)
+        return text_sha256(identity) if isinstance(identity, str) else weights_sha256(value.state_dict())
     text = repr(value)  # an object without a repr of its own: its type (an address would differ every run)
     return text_sha256(type(value).__qualname__ if " at 0x" in text else text)
 
