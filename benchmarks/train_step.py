@@ -22,9 +22,10 @@ peak memory is its own); ``--runs`` pairs run interleaved (course, baseline, cou
 
 Output: per side, the median seconds per step of each run, their median and range, images/s
 and peak memory (CUDA: max allocated; CPU: peak resident set); for the course also the
-floating-point operations of one step (torch.utils.flop_counter), the rate achieved, and the
-paper's schedule (40,000 steps) projected in minutes; with --baseline the ratio
-course/baseline of each pair, with their median and range. ``--data DIR`` makes the course's
+floating-point operations of one step (torch.utils.flop_counter), the rate achieved, the
+rate of a large matrix product in the step's precision on the same threads (the practical
+peak: a virtual machine does not say its clock) and the step's fraction of it, and the paper's
+schedule (40,000 steps) projected in minutes; with --baseline the ratio course/baseline of each pair, with their median and range. ``--data DIR`` makes the course's
 loop decode random crops of real image files (with ``--workers``), to see whether the data
 pipeline keeps up.
 """
@@ -230,6 +231,23 @@ def _in_child(target, args) -> dict:
     return result
 
 
+def _gemm_peak(device, dtype, n: int = 4096, repeats: int = 5) -> float:
+    """TFLOP/s of an n×n×n matrix product in ``dtype`` on ``device`` (median of ``repeats``): the
+    rate the hardware reaches on the friendliest work there is, which stands for its peak where
+    the clock it runs at is not known (a virtual machine's CPU)."""
+    import torch
+
+    a, b = (torch.randn(n, n, device=device).to(dtype) for _ in range(2))
+    times = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / statistics.median(times[1:]) / 1e12
+
+
 def _summary(runs: list[dict], batch: int) -> dict:
     steps = [r["step_s"] for r in runs]
     median = statistics.median(steps)
@@ -277,6 +295,12 @@ def main() -> None:
     flops = course[0]["flops_per_step"]
     result["course"]["gflop_per_step"] = round(flops / 1e9, 1)
     result["course"]["achieved_tflop_per_s"] = round(flops / result["course"]["step_s"] / 1e12, 2)
+    from course_lib.runs import precision
+
+    dtype = precision(args.amp, device) or torch.float32
+    peak = _gemm_peak(device, dtype)
+    result["course"]["gemm_peak_tflop_per_s"] = {"dtype": str(dtype).removeprefix("torch."), "value": round(peak, 2)}
+    result["course"]["fraction_of_gemm_peak"] = round(flops / result["course"]["step_s"] / 1e12 / peak, 3)
     result["course"]["paper_schedule_minutes"] = round(40_000 * result["course"]["step_s"] / 60, 1)
     if args.baseline:
         ratios = [c["step_s"] / b["step_s"] for c, b in zip(course, baseline)]
