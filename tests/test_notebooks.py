@@ -166,3 +166,17 @@ def test_notebook_1s_stored_demo_shows_its_lesson():
     bicubic = float(re.search(r"bicubic ([\d.]+)", line).group(1))
     cnn = float(re.search(r"CNN, ℓ_pixel ([\d.]+)", line).group(1))
     assert cnn > bicubic, line
+
+
+def test_notebook_5s_stored_student_run_stays_near_bicubic():
+    """The student's l_feat run starts at bicubic and warms up: its stored PSNR must end within
+    1 dB of bicubic's on the same blurred inputs, on every scored set (no collapse)."""
+    nb = nbformat.read(ROOT / "solutions" / "05_super_resolution.ipynb", as_version=4)
+    text = "".join(str(o.get("data", {}).get("text/markdown", "")) for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+    rows = {name: [float(p) for p in re.findall(r"\| ([\d.]+) /", line)]
+            for name in ("bicubic, blurred inputs", "your ℓ_feat network")
+            for line in text.splitlines() if line.startswith(f"| {name} |")}
+    bicubic, mine = rows["bicubic, blurred inputs"], rows["your ℓ_feat network"]
+    assert bicubic and len(mine) == len(bicubic), rows
+    assert all(m >= b - 1.0 for m, b in zip(mine, bicubic)), rows
