@@ -121,6 +121,8 @@ class StyleParams(Schedule):
     width: int = option(32, "channels of the first layer (paper: 32)", "positive")
     vgg_weights: str | None = option(None, "the loss network: caffe (the paper's), imagenet, random, auto, or a "
                                            "weights file (default: COURSE_VGG_WEIGHTS, else auto)")
+    temporal: float = option(0.0, "weight of a temporal-consistency term against flicker in video (Huang et al. "
+                                  "2017; course_lib.video); 0: none, as the paper", "weight")
 
 
 @dataclass(frozen=True)

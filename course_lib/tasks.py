@@ -49,6 +49,7 @@ from .objectives import (
 from .runs import TrainConfig, notebook_loop, run_folder
 from .train import train
 from .vgg import VGGFeatures, loss_network
+from .video import TemporalObjective
 
 MIN_TRAINING_SIDE = 16  # relu4_3 sits behind three 2×2 poolings; the transformation network halves twice
 
@@ -157,6 +158,10 @@ def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "cou
                               tv=_given(hp.tv_weight, d.tv))
         objective = MultiStyleObjective(loss_net, styles, weights, content_layers=(hp.content_layer,)) \
             if len(styles) > 1 else PerceptualObjective(loss_net, styles[0], weights, content_layers=(hp.content_layer,))
+        if hp.temporal:
+            if len(styles) > 1:
+                raise ValueError("--temporal trains one style at a time")
+            objective = TemporalObjective(objective, hp.temporal)
     torch.manual_seed(seed)
     if model is None:
         model = build("style", width=hp.width, styles=len(styles), norm=hp.norm, upsampling=hp.upsampling)

@@ -13,6 +13,10 @@ source lies inside frame t (the rest just entered the view: they have no past to
 The flicker measure (:func:`warping_error`) is the mean squared difference between each output
 frame and its warped predecessor over those pixels, the measure of Lai et al. 2018 ("Learning
 Blind Video Temporal Consistency") with exact flow in place of an estimated one.
+
+Training against flicker (:class:`TemporalObjective`) needs no video either: each training crop
+is paired with itself seen through a small random camera motion, and the two outputs must agree
+where the motion maps one onto the other.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from .objectives import Objective, Parts, PerceptualObjective
 
 
 def camera(frames: int, pan: tuple[float, float] = (0.02, 0.01), zoom: float = 0.99, turn: float = 0.5,
@@ -75,3 +82,39 @@ def warping_error(outputs: torch.Tensor, thetas: torch.Tensor) -> float:
     output t warped onto it (``outputs``: T×3×H×W made from the frames of ``thetas``)."""
     previous, mask = warp(outputs[:-1], relative(thetas[:-1], thetas[1:]))
     return masked_mse(outputs[1:], previous, mask).item()
+
+
+def jitter(batch: int, shift: float = 0.04, turn: float = 1.0, zoom: float = 0.02) -> torch.Tensor:
+    """``batch`` random small camera motions (B×2×3): a shift up to ``shift`` of the frame, a turn
+    up to ``turn`` degrees and a zoom up to ``zoom``, each uniform (torch's generator, so a
+    resumed run draws the same)."""
+    u = torch.rand(batch, 4) * 2 - 1
+    angle, scale = torch.deg2rad(u[:, 0] * turn), 1 + u[:, 1] * zoom
+    cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+    return torch.stack([torch.stack([cos, -sin, u[:, 2] * 2 * shift], -1),
+                        torch.stack([sin, cos, u[:, 3] * 2 * shift], -1)], 1)
+
+
+class TemporalObjective(Objective):
+    """Eq. 5 plus a temporal-consistency term (Huang et al. 2017, §3; Ruder et al. 2016): a crop x
+    and the same crop x' seen through a small camera motion m (:func:`jitter`, so x' = x∘m
+    exactly) give outputs that should satisfy f(x') = f(x)∘m; the term is ``weight`` times the
+    mean squared difference over the pixels that stay in view. ``base`` is the style objective
+    (content, style and TV terms on x, as without the term)."""
+
+    def __init__(self, base: PerceptualObjective, weight: float) -> None:
+        super().__init__()
+        self.base, self.weight = base, weight
+
+    def loss(self, model: nn.Module, batch: torch.Tensor) -> tuple[torch.Tensor, Parts]:
+        motion = jitter(batch.shape[0]).to(batch.device)
+        moved, _ = warp(batch, motion)
+        outputs = model(torch.cat([batch, moved]))
+        output, moved_output = outputs.chunk(2)
+        total, parts = self.base(output, self.base.targets(batch), batch)
+        expected, mask = warp(output.float(), motion)
+        parts = {**parts, "temporal": self.weight * masked_mse(moved_output.float(), expected, mask)}
+        return total + parts["temporal"], parts
+
+    def settings(self) -> dict:
+        return {**self.base.settings(), "temporal_weight": self.weight}

@@ -37,3 +37,49 @@ def test_relative_maps_compose():
     there_and_back = video.relative(thetas[1:2], thetas[0:1]) @ torch.cat(
         [video.relative(thetas[0:1], thetas[1:2]), torch.tensor([[[0.0, 0.0, 1.0]]])], 1)
     assert torch.allclose(there_and_back, torch.tensor([[[1.0, 0, 0], [0, 1.0, 0]]]), atol=1e-5)
+
+
+def test_the_temporal_term_is_zero_for_a_network_that_moves_with_the_camera():
+    from torch import nn
+
+    from course_lib.objectives import PerceptualObjective
+    from course_lib.vgg import VGGFeatures
+
+    torch.manual_seed(0)
+    base = PerceptualObjective(VGGFeatures(weights="random"), style=torch.rand(1, 3, 64, 64))
+    objective = video.TemporalObjective(base, weight=10.0)
+    batch = video.sequence(_photo(), video.camera(2), 64)
+
+    class Noisy(nn.Module):  # a different answer for every frame: flicker
+        def forward(self, x):
+            return (x + 0.1 * torch.randn_like(x)).clamp(0, 1)
+
+    total, parts = objective.loss(nn.Identity(), batch)
+    assert parts["temporal"] < 1e-8 and {"content", "style", "temporal"} <= set(parts)
+    assert torch.allclose(total, sum(parts.values()))
+    _, noisy = objective.loss(Noisy(), batch)
+    assert noisy["temporal"] > 10 * 0.1**2 * 0.5  # ≈ weight · 2σ² where the noise is not clipped
+    assert objective.settings()["temporal_weight"] == 10.0
+
+
+def test_train_style_with_the_temporal_term_from_the_command_line(tmp_path, capsys, monkeypatch):
+    from helpers import run_cli
+    from PIL import Image
+
+    from course_lib.checkpoints import read
+
+    monkeypatch.setenv("COURSE_VGG_WEIGHTS", "random")
+    rng = torch.Generator().manual_seed(0)
+    (tmp_path / "data").mkdir()
+    for i in range(2):
+        Image.fromarray((torch.rand(40, 40, 3, generator=rng) * 255).byte().numpy()).save(tmp_path / "data" / f"{i}.png")
+    Image.fromarray((torch.rand(32, 32, 3, generator=rng) * 255).byte().numpy()).save(tmp_path / "style.png")
+    common = ("train-style", "--style", tmp_path / "style.png", "--data", tmp_path / "data", "--steps", "2",
+              "--image-size", "32", "--style-size", "32", "--width", "8", "--batch-size", "2", "--workers", "0")
+    code, _, err = run_cli(capsys, *common, "--temporal", "5", "--out", tmp_path / "run")
+    assert code == 0, err
+    state = read(tmp_path / "run" / "checkpoint.pt")
+    assert state["fingerprint"]["objective"]["temporal_weight"] == 5.0
+    assert "temporal" in state["history"][-1]
+    code, _, err = run_cli(capsys, *common, "--out", tmp_path / "run")  # without it: another run, refused here
+    assert code == 1 and "temporal_weight" in err
