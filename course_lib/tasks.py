@@ -145,6 +145,8 @@ def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "cou
     at_least("image_size", hp.image_size, MIN_TRAINING_SIDE, "the networks need (relu4_3 is 8× smaller)")
     at_least("style_size", hp.style_size, MIN_TRAINING_SIDE, "the loss network needs (relu4_3 is 8× smaller)")
     styles = styles if isinstance(styles, (list, tuple)) else [styles]
+    if len(styles) > 1 and hp.temporal:
+        raise ValueError("--temporal trains one style at a time; drop --temporal or give one --style")
     if len(styles) > 1 and hp.norm != "instance":
         raise ValueError(f"{hp.norm} norm cannot hold several styles (conditional instance norm does): use "
                          f"instance norm (drop --paper)")
@@ -156,12 +158,11 @@ def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "cou
         d = style_weights(loss_net)  # weights not given take the loss network's defaults
         weights = LossWeights(content=_given(hp.content_weight, d.content), style=_given(hp.style_weight, d.style),
                               tv=_given(hp.tv_weight, d.tv))
-        objective = MultiStyleObjective(loss_net, styles, weights, content_layers=(hp.content_layer,)) \
-            if len(styles) > 1 else PerceptualObjective(loss_net, styles[0], weights, content_layers=(hp.content_layer,))
-        if hp.temporal:
-            if len(styles) > 1:
-                raise ValueError("--temporal trains one style at a time")
-            objective = TemporalObjective(objective, hp.temporal)
+        if len(styles) > 1:
+            objective = MultiStyleObjective(loss_net, styles, weights, content_layers=(hp.content_layer,))
+        else:
+            single = PerceptualObjective(loss_net, styles[0], weights, content_layers=(hp.content_layer,))
+            objective = TemporalObjective(single, hp.temporal) if hp.temporal else single
     torch.manual_seed(seed)
     if model is None:
         model = build("style", width=hp.width, styles=len(styles), norm=hp.norm, upsampling=hp.upsampling)
