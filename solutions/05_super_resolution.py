@@ -25,6 +25,7 @@
 # - write the paper's degradation and its ℓ_feat objective, and train with them;
 # - measure bicubic, SRCNN, ℓ_pixel and ℓ_feat exactly as the literature does (PSNR/SSIM on Y),
 #   the paper's Table 2;
+# - measure what PSNR misses: the distance in the loss network's features and the sharpness;
 # - see why PSNR rewards ℓ_pixel, and what the paper's histogram matching does.
 
 # %% [markdown]
@@ -54,8 +55,6 @@ from course_lib.exercises import check
 from course_lib.images import load_image, resize, show_images
 from course_lib.checkpoints import load_model, shipped_models, training_record
 from course_lib.networks import SRCNN
-from course_lib.hashing import source_sha256
-from course_lib.objectives import FunctionObjective
 from course_lib.plots import loss_curves
 from course_lib.sr import evaluate, upscale
 from course_lib.vgg import loss_network
@@ -98,8 +97,10 @@ plt.show()
 # The course ships models trained for this notebook (how, exactly, is recorded in each file and
 # in `benchmarks/RESULTS.md`): the paper's network trained with ℓ_pixel at ×4 and ×8, SRCNN
 # (Dong et al. 2014, the paper's baseline) at ×4 and ×8, and the paper's network trained with
-# ℓ_feat. Their loss network had random weights, so the ℓ_feat models show the mechanics, not
-# the paper's perceptual results: their column is labelled so.
+# ℓ_feat: `sr4-feat` with the paper's own loss network, the original VGG-16. The ×8 ℓ_feat model
+# is still the one trained with a random loss network (`sr8-feat-random-vgg`, labelled so
+# wherever it appears): it shows the mechanics, not the paper's result, until its run with the
+# real network is finished.
 #
 # The networks use batch normalisation, as the paper does for super-resolution, not the
 # instance normalisation of notebook 4: instance norm removes each image's mean brightness and
@@ -111,7 +112,7 @@ plt.show()
 # | | the paper | the shipped models |
 # |---|---|---|
 # | network | stride-½ (transposed) convs, scaled-tanh output | nearest-neighbour + conv, output added to the bicubic enlargement (a global skip); the paper's exact network is `tasks.super_resolution(..., hparams.SUPER_RESOLUTION.paper)` |
-# | degradation | Gaussian blur σ = 1, then bicubic | ℓ_pixel, SRCNN: no blur (`--blur 0`, the standard benchmark inputs); the ℓ_feat models in training use σ = 1 |
+# | degradation | Gaussian blur σ = 1, then bicubic | ℓ_pixel, SRCNN: no blur (`--blur 0`, the standard benchmark inputs); `sr4-feat`: σ = 1, as the paper (`sr8-feat-random-vgg`: none) |
 # | training crops | 288×288 | 96×96 (×4), 192×192 (×8) |
 # | training images | 10,000 from COCO | the 80 photos of the shared training set |
 # | schedule | 200,000 steps × 4 images | about 3,000 steps × 16 (×4) or × 8 (×8) |
@@ -120,6 +121,7 @@ plt.show()
 
 # %%
 shipped = {name: load_model(name) for name in shipped_models() if name.startswith("sr")}
+FEAT = {4: ("ℓ_feat", "sr4-feat"), 8: ("ℓ_feat (random VGG)", "sr8-feat-random-vgg")}  # label, model
 for name, model in shipped.items():
     record = training_record(name)  # a fine-tuned model: its steps include the run it started from
     print(f"{name:24} {record['total_steps']:>6} steps, {record['total_seconds'] / 60:4.0f} min on {record['device']}")
@@ -175,7 +177,7 @@ class YourSRCNN(torch.nn.Module):
 # downsampling, no blur, in 8 bits) — the protocol behind the literature's numbers, written out
 # in `benchmarks/RESULTS.md`. Beside: the paper's figures for Set5 ×4 that the course has
 # checked (bicubic, and SRCNN as the paper reports it); see the paper's Table 2 for the rest
-# (its ℓ_feat network used the ImageNet VGG).
+# (its ℓ_feat network used the ImageNet VGG, as `sr4-feat` does).
 
 # %%
 PAPER = {4: {"bicubic": "28.43 / 0.8114", "SRCNN": "30.48"}, 8: {}}
@@ -183,7 +185,7 @@ rows = []
 for scale in (4, 8):
     srcnn = "SRCNN" if scale == 4 else "SRCNN (course-trained; not in the paper)"
     methods = {"bicubic": None, srcnn: YourSRCNN(shipped[f"srcnn{scale}"]),
-               "ℓ_pixel": shipped[f"sr{scale}-pixel"], "ℓ_feat (random VGG)": shipped[f"sr{scale}-feat-random-vgg"]}
+               "ℓ_pixel": shipped[f"sr{scale}-pixel"], FEAT[scale][0]: shipped[FEAT[scale][1]]}
     for name, model in methods.items():
         scores = [evaluate(model, folder, scale) for folder in scored.values()]
         paper = PAPER[scale].get(name.split(" ")[0], "—")
@@ -208,8 +210,38 @@ display(Markdown("\n".join([head, "|---|---|" + "---|" * (len(scored) + 1)] + ro
 # <!-- END ANSWER -->
 
 # %% [markdown]
+# ## What PSNR misses: features and sharpness
+# Two numbers for the other half of the paper's finding, on the first scored set
+# (`course_lib.metrics`):
+# - the feature reconstruction loss (eq. 2) between the output and the HR image under the
+#   paper's VGG-16, at relu2_2 (the layer ℓ_feat trains on, so ℓ_feat is favoured there) and at
+#   relu3_3 (a layer it never saw); lower is closer;
+# - the sharpness ratio: the output's mean difference between neighbouring pixels over the HR
+#   image's; 1 has the original's edges, below 1 is blurrier.
+#
+# Both standard inputs (σ = 0) and the paper's blurred ones (σ = 1, what `sr4-feat` was trained
+# on, while ℓ_pixel was trained on σ = 0): each model is seen on its own degradation and on the
+# other's. Look for ℓ_feat's lower PSNR beside its lower feature distance and a sharpness ratio
+# closer to 1.
+
+# %%
+perceptual_net = loss_network(hparams.SR_PERCEPTUAL_LAYERS, device=device)
+set_name, folder = next(iter(scored.items()))
+rows = []
+for scale in (4, 8):
+    for blur in (0.0, 1.0):
+        for name, model in {"bicubic": None, "ℓ_pixel": shipped[f"sr{scale}-pixel"],
+                            FEAT[scale][0]: shipped[FEAT[scale][1]]}.items():
+            s = evaluate(model, folder, scale, blur=blur, loss_net=perceptual_net)
+            rows.append(f"| ×{scale} | {blur:g} | {name} | {s['psnr']:.2f} | {s['relu2_2']:.3g} | {s['relu3_3']:.3g} "
+                        f"| {s['sharpness_ratio']:.2f} |")
+display(Markdown("\n".join([f"| {set_name} | σ | method | PSNR (dB) | relu2_2 distance | relu3_3 distance "
+                            "| sharpness ratio |", "|---|---|---|---|---|---|---|"] + rows)))
+
+# %% [markdown]
 # ## Pictures: the paper's Fig. 8 and 9 layout
-# A crop of a Set5 image at ×4 and at ×8: bicubic, SRCNN, ℓ_pixel, ℓ_feat, and the original.
+# A crop of a Set5 image at ×4 and at ×8: bicubic, SRCNN, ℓ_pixel, ℓ_feat, and the original
+# (standard σ = 0 inputs).
 
 # %%
 hr = load_image(data.list_images(next(iter(sets.values())))[0])
@@ -219,7 +251,7 @@ for scale in (4, 8):
     lr = degrade(hr[..., :h, :w], scale, blur=0.0)
     crop = (..., slice(h // 4, h // 4 + 96), slice(w // 4, w // 4 + 96))
     for name, model in (("bicubic", None), ("SRCNN", YourSRCNN(shipped[f"srcnn{scale}"])),
-                        ("ℓ_pixel", shipped[f"sr{scale}-pixel"]), ("ℓ_feat", shipped[f"sr{scale}-feat-random-vgg"])):
+                        ("ℓ_pixel", shipped[f"sr{scale}-pixel"]), (FEAT[scale][0], shipped[FEAT[scale][1]])):
         pictures.append(upscale(model, lr, scale)[crop])
         titles.append(f"×{scale} {name}")
     pictures.append(hr[..., :h, :w][crop])
@@ -230,12 +262,12 @@ plt.show()
 # %% [markdown]
 # ## The paper's post-processing: histogram matching
 # The paper matches each output's colour histogram to its low-resolution input, which undoes
-# small colour shifts of the network. With and without, for ℓ_feat (whose random loss network
-# does not constrain colours) and ℓ_pixel, at ×4 on the scored sets:
+# small colour shifts of the network. With and without, for ℓ_feat (whose loss compares
+# features, which barely constrain exact colours) and ℓ_pixel, at ×4 on the scored sets:
 
 # %%
 rows = []
-for name in ("sr4-pixel", "sr4-feat-random-vgg"):
+for name in ("sr4-pixel", "sr4-feat"):
     for match in (False, True):
         scores = [evaluate(shipped[name], folder, 4, match=match) for folder in scored.values()]
         rows.append(f"| {name} | {'yes' if match else 'no'} | "
@@ -274,9 +306,11 @@ make_sr_objective = check("make_sr_objective", make_sr_objective, exercise=exerc
 # ## Training your own ℓ_feat network
 # A ×4 network trained with your objective on your degradation (σ = 1 blur, as in the paper),
 # by the loop of notebook 4. `fast` mode trains a few steps to show the mechanics; the shipped
-# models above are the long runs. The run's folder is named by its settings and your code.
+# models above are the long runs. The run's folder is named by its settings and by your code
+# (your objective, your `degrade` and the values they use): change any of them and it trains anew.
 #
-# The learning rate *warms up* over the first steps (rising linearly to 1e-3). The course's
+# The learning rate *warms up* over the first 100 steps (rising linearly to 1e-3; `fast` mode's
+# short run ends inside the warm-up, at a fraction of that rate). The course's
 # network adds its output to the bicubic enlargement and starts as exactly bicubic (its last
 # layer is zero); Adam's first steps at full rate move every weight by about 1e-3 at once, which
 # wrecks that good start (the loss jumps ~400× at step 2 and the PSNR falls to ~24 dB), and the
@@ -284,13 +318,10 @@ make_sr_objective = check("make_sr_objective", make_sr_objective, exercise=exerc
 # the start.
 
 # %%
-hp = hparams.in_mode(hparams.SUPER_RESOLUTION.course, preset, scale=4, loss="feat",
-                     warmup=min(100, preset.sr_steps // 2))
-objective = FunctionObjective(make_sr_objective(loss_net, lambda hr: degrade(hr, 4, 1.0), 1e-6),
-                              degrade=source_sha256(degrade), loss_net=loss_net.identity)
+hp = hparams.in_mode(hparams.SUPER_RESOLUTION.course, preset, scale=4, loss="feat", warmup=100)
+objective = make_sr_objective(loss_net, lambda hr: degrade(hr, 4, 1.0), 1e-6)
 run = tasks.super_resolution(data.images("train"), hp, objective=objective, cache=True)
-history = run.train(device=device)
-mine = run.model
+history, mine = run.train(device=device), run.model
 loss_curves({"your ℓ_feat network": history}, ("total", "content", "tv"), title="training ×4 with your ℓ_feat",
             ylabel="weighted loss")
 plt.show()
@@ -322,14 +353,17 @@ display(Markdown("\n".join(["| ×4, σ = 1 blur | " + " | ".join(scored) + " |",
 # <!-- END ANSWER -->
 
 # %% [markdown]
-# ### Question 3: what would ℓ_feat need to give the paper's pictures?
-# The ℓ_feat models here were trained with a random loss network. What changes with the ImageNet
-# weights, and why would the PSNR of ℓ_feat still be below ℓ_pixel's?
+# ### Question 3: what does the loss network's training give ℓ_feat?
+# `sr8-feat-random-vgg` was trained with a random loss network, `sr4-feat` with the ImageNet
+# one. What changes with the ImageNet weights, and why is the PSNR of ℓ_feat still below
+# ℓ_pixel's?
 #
 # <!-- BEGIN ANSWER -->
 # With the ImageNet weights, relu2_2 responds to edges, corners and textures that matter for
 # recognition; matching them forces the network to draw crisp, plausible detail (the paper's
-# Fig. 8/9), at the cost of exact pixel values, and the loss does not fix colours (hence the
+# Fig. 8/9; in the table above, `sr4-feat`'s sharpness ratio is much nearer 1 than
+# `sr4-pixel`'s, and it is nearer the original in relu3_3 features too, a layer it never
+# trained on), at the cost of exact pixel values, and the loss does not fix colours (hence the
 # histogram matching). Random features are a weaker, arbitrary constraint: part of the signal
 # is lost and the results are mostly smooth or noisy. In either case the ℓ_feat network is not
 # trained to minimise the MSE, so its PSNR stays below ℓ_pixel's (in the paper's Table 2 as in
