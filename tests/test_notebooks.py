@@ -36,6 +36,7 @@ def test_student_notebook_is_fresh_and_has_no_solutions(path):
     student = ROOT / "notebooks" / path.name
     assert student.exists() and not is_stale(student, render(path)), \
         "notebooks/ is stale: an instructor runs `make notebooks`"
+    assert nbformat.read(student, as_version=4).metadata.get("kernelspec", {}).get("name") == "python3"  # opens as is
     solution_lines, other_lines, inside = set(), set(), False
     for cell in nbformat.read(path, as_version=4).cells:
         for line in cell.source.splitlines():

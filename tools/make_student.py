@@ -114,10 +114,15 @@ def strip_answers(source: str, where: str = "cell") -> str:
     return "\n".join(out)
 
 
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
 def student_version(notebook: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
     """A copy of ``notebook`` with solutions stubbed, answers and hidden tests removed, no outputs."""
-    student = nbformat.v4.new_notebook(metadata={k: v for k, v in notebook.metadata.items()
-                                                 if k in ("kernelspec", "language_info")})
+    # The kernel named, so that JupyterLab and Colab open it without asking (and log no
+    # "No exact match found for python3").
+    metadata = {k: v for k, v in notebook.metadata.items() if k == "language_info"}
+    student = nbformat.v4.new_notebook(metadata={**metadata, "kernelspec": KERNELSPEC})
     for index, cell in enumerate(notebook.cells):
         if "solution" in cell.get("metadata", {}).get("tags", []):
             continue
