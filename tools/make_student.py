@@ -114,6 +114,7 @@ def strip_answers(source: str, where: str = "cell") -> str:
     return "\n".join(out)
 
 
+NBVAL_IGNORE = "# NBVAL_IGNORE_OUTPUT"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
@@ -132,7 +133,11 @@ def student_version(notebook: nbformat.NotebookNode, name: str = "notebook") -> 
                 student.cells.append(nbformat.v4.new_markdown_cell(
                     f"<details><summary>Stuck? A second hint, closer to the code</summary>\n\n{more}\n\n</details>"))
                 student.cells[-1].pop("id", None)
-            new = nbformat.v4.new_code_cell(strip_source(cell.source, where), metadata=dict(cell.metadata))
+            source, metadata = strip_source(cell.source, where), dict(cell.metadata)
+            if NBVAL_IGNORE in source.splitlines():  # nbval's tag instead of a comment students would read
+                source = "\n".join(line for line in source.splitlines() if line != NBVAL_IGNORE)
+                metadata["tags"] = [*metadata.get("tags", []), "nbval-ignore-output"]
+            new = nbformat.v4.new_code_cell(source, metadata=metadata)
         elif cell.cell_type == "markdown":
             new = nbformat.v4.new_markdown_cell(strip_answers(cell.source, where), metadata=dict(cell.metadata))
         else:
