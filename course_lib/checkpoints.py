@@ -101,9 +101,20 @@ class Checkpoint:
         return self.state["model_config"].get("kind")
 
     @property
+    def data(self) -> dict:
+        """The training data's settings: a checkpoint's fingerprint, or a shipped model's record."""
+        fingerprint = self.state.get("fingerprint") or self.state.get("training", {}).get("fingerprint") or {}
+        return fingerprint.get("data", {})
+
+    @property
     def task(self) -> str | None:
         """The pix2pix input task (``edges``...) the network was trained on, if any."""
-        return self.state.get("fingerprint", {}).get("data", {}).get("task")
+        return self.data.get("task")
+
+    @property
+    def photo_side(self) -> int | None:
+        """The shorter side its training photos were scaled to before cropping (``--resize``), if any."""
+        return self.data.get("resize")
 
     def model(self, device: torch.device | str = "cpu", kinds: tuple[str, ...] | None = None) -> nn.Module:
         """The network, in eval mode. ``kinds``: those the caller accepts; another is refused."""

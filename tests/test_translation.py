@@ -205,3 +205,31 @@ def test_pix2pix_resumes_exactly_after_a_kill(photos, tmp_path):
     a, b = load_checkpoint(tmp_path / "straight" / "checkpoint.pt"), load_checkpoint(tmp_path / "killed" / "checkpoint.pt")
     for key in a["model"]:
         assert torch.allclose(a["model"][key].float(), b["model"][key].float(), atol=1e-5), key
+
+def test_a_shipped_pix2pix_model_gets_its_task_and_scale_from_its_record(tmp_path, capsys):
+    """translate --task auto makes edges for pix2pix-edges (a shipped model keeps its data settings
+    in its training record, not in a fingerprint of its own: reading only the latter fed it the
+    photo itself, which came out as stripes), at the scale it was trained at, or --resize 0."""
+    from helpers import run_cli
+
+    from course_lib.checkpoints import Checkpoint
+    from course_lib.images import load_image, resize
+    from course_lib.translation import make_input
+
+    stored = Checkpoint("pix2pix-edges")
+    assert stored.task == "edges" and stored.photo_side == 128
+    rng = torch.Generator().manual_seed(0)
+    Image.fromarray((torch.rand(100, 150, 3, generator=rng) * 255).byte().numpy()).save(tmp_path / "photo.png")
+    code, _, err = run_cli(capsys, "translate", "--model", "pix2pix-edges", "--input", tmp_path / "photo.png",
+                           "--output", tmp_path / "out.png")
+    assert code == 0, err
+    with Image.open(tmp_path / "out.png") as out:
+        assert out.size == (192, 128)  # the shorter side at the training --resize
+    photo = resize(load_image(tmp_path / "photo.png"), 128, "bilinear", which="shorter")
+    with torch.no_grad():
+        expected = stored.model(kinds=("pix2pix",)).generator(make_input(photo[0], "edges").unsqueeze(0))
+    assert (load_image(tmp_path / "out.png") - expected.clamp(0, 1)).abs().max() <= 1 / 255 + 1e-6
+    code, _, err = run_cli(capsys, "translate", "--model", "pix2pix-edges", "--input", tmp_path / "photo.png",
+                           "--output", tmp_path / "full.png", "--resize", "0")
+    with Image.open(tmp_path / "full.png") as out:
+        assert code == 0 and out.size == (150, 100), err

@@ -16,11 +16,11 @@ from ..checkpoints import Checkpoint, load_model, resolve, shipped_names
 from ..config import say
 from ..data import list_images
 from ..hparams import SR_PERCEPTUAL_LAYERS
-from .options import Help, device, positive, weight
+from .options import Help, device, non_negative, positive, weight
 
 
 def _translate(args: argparse.Namespace) -> int:
-    from ..images import load_image, save_image
+    from ..images import load_image, resize, save_image
     from ..networks import MIN_INPUT_SIDE
     from ..tiling import refuse_if_too_large
     from ..translation import make_input
@@ -38,11 +38,16 @@ def _translate(args: argparse.Namespace) -> int:
     if task == "auto":
         task = stored.task if kind == "pix2pix" else None
 
+    side = stored.photo_side if args.resize is None else args.resize
+    made = task not in (None, "none")
+
     def one(path_in: Path, path_out: Path) -> None:
         depth = getattr(network, "depth", None)  # a U-Net reflection-pads its input to a multiple of 2^depth
         image = load_image(path_in, min_side=MIN_INPUT_SIDE if depth is None else 2 ** depth // 2 + 1)
+        if made and side:  # edges drawn at the scale the model learned them
+            image = resize(image, side, "bilinear", which="shorter")
         refuse_if_too_large(network, image, str(path_in), probe=2 ** (depth or 6))
-        if task not in (None, "none"):
+        if made:
             image = make_input(image[0], task).unsqueeze(0)
         with torch.no_grad():
             print(save_image(network(image.to(where)).float().clamp(0, 1).cpu(), path_out))
@@ -255,6 +260,10 @@ def register(commands) -> None:
     tr.add_argument("--task", default="auto",
                     help="pix2pix: make the input from a photo as in training ('auto': the task the model "
                          "was trained on), or 'none' to use the images as they are")
+    tr.add_argument("--resize", type=non_negative, default=None,
+                    help="pix2pix with a task: first scale the photo's shorter side to this, so that its "
+                         "edges come at the scale the model learned (default: the model's own training "
+                         "--resize; 0: the photo's size)")
     tr.set_defaults(run=_translate)
 
     st = commands.add_parser("stylize", formatter_class=Help,
