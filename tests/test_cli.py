@@ -306,15 +306,16 @@ def test_init_from_nan_weights_is_refused_without_a_misleading_word(workspace, t
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
 
 
-@pytest.mark.parametrize("command, model", [("upscale", "{sr}"), ("translate", "pix2pix-edges")])
-def test_an_image_too_large_for_memory_is_refused_with_the_estimate(command, model, workspace, tmp_path, capsys,
+@pytest.mark.parametrize("command, model, named", [  # translate scales to the model's training size first
+    ("upscale", "{sr}", ": 48×40"), ("translate", "pix2pix-edges", r" \(scaled to .*--resize 128\): 154×128")])
+def test_an_image_too_large_for_memory_is_refused_with_the_estimate(command, model, named, workspace, tmp_path, capsys,
                                                                      monkeypatch):
     """Free memory made small (a 9000² PNG would need it for real): refused before the
     allocator or the OOM killer sees it, naming the image, its size and the estimate."""
     from course_lib import tiling
 
     monkeypatch.setattr(tiling, "available_bytes", lambda device: 1000)
-    check(capsys, 1, r"photo.png: 48×40 would need about .* GiB on cpu .*more than the 0.0 GiB free",
+    check(capsys, 1, rf"photo.png{named} would need about .* GiB on cpu .*more than the 0.0 GiB free",
           [command, "--model", fill(model, workspace, tmp_path), "--input", workspace / "inputs" / "photo.png",
            "--output", tmp_path / "o.png"], 1)
     assert not (tmp_path / "o.png").exists()

@@ -44,9 +44,11 @@ def _translate(args: argparse.Namespace) -> int:
     def one(path_in: Path, path_out: Path) -> None:
         depth = getattr(network, "depth", None)  # a U-Net reflection-pads its input to a multiple of 2^depth
         image = load_image(path_in, min_side=MIN_INPUT_SIDE if depth is None else 2 ** depth // 2 + 1)
+        label = str(path_in)
         if made and side:  # edges drawn at the scale the model learned them
             image = resize(image, side, "bilinear", which="shorter")
-        refuse_if_too_large(network, image, str(path_in), probe=2 ** (depth or 6))
+            label += f" (scaled to the model's training --resize {side})"
+        refuse_if_too_large(network, image, label, probe=2 ** (depth or 6))
         if made:
             image = make_input(image[0], task).unsqueeze(0)
         with torch.no_grad():
