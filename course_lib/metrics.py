@@ -17,6 +17,7 @@ import torch
 from skimage.color import rgb2ycbcr
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from .config import device_of
 from .images import quantize, to_uint8
 
 
@@ -25,22 +26,22 @@ def luma(image: torch.Tensor) -> np.ndarray:
     return rgb2ycbcr(to_uint8(image).astype(np.float64) / 255.0)[..., 0]
 
 
+def _crop(image, border: int):
+    """``image`` (a tensor or an array) without ``border`` pixels on each side of its last two axes."""
+    return image[..., border:-border, border:-border] if border else image
+
+
 def psnr_ssim(output: torch.Tensor, target: torch.Tensor, border: int) -> tuple[float, float]:
     """PSNR (dB) and SSIM between two images on Y, with ``border`` pixels cropped on each side."""
     if output.shape != target.shape:
         raise ValueError(f"output {tuple(output.shape)} and target {tuple(target.shape)} differ in size")
     y_out, y_ref = luma(output), luma(target)
-    if border:
-        y_out, y_ref = y_out[border:-border, border:-border], y_ref[border:-border, border:-border]
+    y_out, y_ref = _crop(y_out, border), _crop(y_ref, border)
     with np.errstate(divide="ignore"):  # identical images: an infinite PSNR, not a warning
         psnr = peak_signal_noise_ratio(y_ref, y_out, data_range=255)
     ssim = structural_similarity(y_ref, y_out, data_range=255, gaussian_weights=True, sigma=1.5,
                                  use_sample_covariance=False)
     return float(psnr), float(ssim)
-
-
-def _crop(image: torch.Tensor, border: int) -> torch.Tensor:
-    return image[..., border:-border, border:-border] if border else image
 
 
 def feature_distance(output: torch.Tensor, target: torch.Tensor, loss_net: torch.nn.Module,
@@ -49,10 +50,9 @@ def feature_distance(output: torch.Tensor, target: torch.Tensor, loss_net: torch
     of ``loss_net`` (a :class:`course_lib.vgg.VGGFeatures`), between the 8-bit rounded images with
     ``border`` pixels cropped. ℓ_feat trained at relu2_2 optimises the first of these directly;
     relu3_3 is a layer it never saw."""
-    device = next(loss_net.parameters()).device
     images = torch.cat([_crop(quantize(i).reshape(1, *i.shape[-3:]), border) for i in (output, target)])
     with torch.no_grad():
-        feats = loss_net(images.to(device))
+        feats = loss_net(images.to(device_of(loss_net)))
     return {layer: (f[0] - f[1]).float().pow(2).mean().item() for layer, f in feats.items()}
 
 
