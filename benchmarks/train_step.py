@@ -154,7 +154,7 @@ def run_baseline(args, queue) -> None:
     import torch
 
     from course_lib import config
-    from course_lib.vgg import load_vgg
+    from course_lib.vgg_weights import load_vgg
 
     device = config.device()
     torch.backends.cudnn.benchmark = False  # the example does not set it

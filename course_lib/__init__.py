@@ -30,7 +30,7 @@ Super-Resolution", ECCV 2016. One small module per job:
 
 from __future__ import annotations
 
-from . import config, data, images, losses, vgg
+from . import config, data, images, losses, vgg, vgg_weights
 from .images import load_image, save_image, show_images
 from .vgg import VGGFeatures
 
@@ -46,5 +46,5 @@ def setup(seed: int = 0):
 
     torch.manual_seed(seed)
     print(config.describe())
-    print(f"loss network: {vgg.summary(config.vgg_weights())}")
+    print(f"loss network: {vgg_weights.summary(config.vgg_weights())}")
     return config.device(), config.preset()

@@ -1,10 +1,8 @@
-"""The stream of training batches: a shuffled order that a resumed run continues exactly,
-unreadable images skipped the same way on every run, and workers that leave Ctrl-C to the
-main process (which saves a checkpoint)."""
+"""The stream of training batches: a shuffled order that a resumed run continues exactly, and
+unreadable images skipped the same way on every run."""
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,14 +62,6 @@ class SkipUnreadable(torch.utils.data.Dataset):
     def count(self) -> int:
         """How many distinct unreadable images all workers have listed so far."""
         return len(set(self.log.read_text().splitlines())) if self.log.exists() else 0
-
-
-def worker_ignores_stop_signals(worker_id: int) -> None:
-    """Data-loading workers leave SIGINT and SIGTERM to the main process, which saves a
-    checkpoint and stops them; a signal sent to the whole process group (Ctrl-C in a terminal,
-    ``timeout``, a job scheduler) would otherwise kill them first and lose the checkpoint."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def to_device(batch, device: torch.device, memory_format: torch.memory_format):

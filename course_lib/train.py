@@ -21,7 +21,6 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -30,43 +29,18 @@ from torch import nn
 
 from . import checkpoints
 from .architectures import config_of
-from .batches import ResumableSampler, SkipUnreadable, to_device, worker_ignores_stop_signals
+from .batches import ResumableSampler, SkipUnreadable, to_device
 from .checkpoints import CHECKPOINT, RESUME_KEYS
 from .config import progress, say, short_path
 from .files import remove_stale_temps, run_lock
 from .objectives import Objective
 from .reports import save_sample, say_projection
 from .runs import RunMismatch, TrainConfig, differences, fingerprint, precision, with_defaults
+from .stopping import Interrupted, signals_as_interrupt, worker_ignores_stop_signals
 
 SKIPPED = "skipped.txt"
 MIN_BAD_IMAGES = 2  # unreadable training images always tolerated, however small the folder
 MAX_BAD_STEPS = 5  # consecutive steps with non-finite gradients before training stops
-
-
-class Interrupted(KeyboardInterrupt):
-    """Training stopped by Ctrl-C or SIGTERM after saving a checkpoint; ``signal`` is its number."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signal = signum
-
-
-@contextmanager
-def _signals_as_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGINT raise :class:`Interrupted` while training, so that a checkpoint is
-    saved (also where SIGINT was ignored, as in a background job)."""
-    def handler(signum, frame):
-        raise Interrupted(signum)
-    try:
-        previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-    except ValueError:  # not the main thread: leave the signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
 
 
 def _finite(tree) -> bool:
@@ -102,7 +76,8 @@ def train(model: nn.Module, objective: Objective, dataset: torch.utils.data.Data
     (:func:`course_lib.runs.fingerprint`), and refused with the list of differences otherwise;
     ``restart`` moves it aside and starts over. A finished run is reused and says so.
     ``sample_input`` is passed through the model every ``config.sample_every`` steps and saved to
-    ``out_dir/samples/``. Ctrl-C or SIGTERM saves a checkpoint and raises :class:`Interrupted`.
+    ``out_dir/samples/``. Ctrl-C or SIGTERM saves a checkpoint and raises
+    :class:`course_lib.stopping.Interrupted`.
     ``step_fn``: a function like :func:`step` (a student's own) that then makes each update, in
     full precision; for objectives with one optimiser. ``record``: what else the checkpoint
     keeps about the run (its hyper-parameters), outside the fingerprint. Returns the loss
@@ -208,7 +183,7 @@ class Trainer:
         bad_run = torch.zeros((), device=device)  # consecutive non-finite steps, counted on the device
         first_step, mark = self.steps_done, 0.0
         try:
-            with _signals_as_interrupt():
+            with signals_as_interrupt():
                 while self.steps_done < config.steps:
                     self.check_images()
                     losses, parts, bad = self.step(forward, to_device(next(batches), device, self.memory_format))

@@ -104,7 +104,8 @@ def random_vgg():
     depend on what the weights learned, and whose loss weights suit this network's activation
     scale. What the real network does is tested with it: test_caffe_vgg.py, the README tour and
     the notebooks run the paper's VGG-16."""
-    from course_lib.vgg import RandomWeightsWarning, VGGFeatures
+    from course_lib.vgg import VGGFeatures
+    from course_lib.vgg_weights import RandomWeightsWarning
 
     with pytest.warns(RandomWeightsWarning):
         return VGGFeatures(weights=None)

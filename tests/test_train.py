@@ -20,7 +20,8 @@ from course_lib.checkpoints import read as load_checkpoint
 from course_lib.files import LockedError, run_lock
 from course_lib.objectives import LossWeights, PerceptualObjective
 from course_lib.runs import RunMismatch, TrainConfig, run_folder
-from course_lib.train import Interrupted, train
+from course_lib.stopping import Interrupted
+from course_lib.train import train
 
 
 @pytest.fixture

@@ -132,7 +132,8 @@ def test_unpaired_dataset(photos):
 @pytest.fixture(scope="module")
 def hd_vgg():
     from course_lib.translation import HD_LAYERS
-    from course_lib.vgg import RandomWeightsWarning, VGGFeatures
+    from course_lib.vgg import VGGFeatures
+    from course_lib.vgg_weights import RandomWeightsWarning
 
     with pytest.warns(RandomWeightsWarning):
         return VGGFeatures(tuple(HD_LAYERS), weights=None)

@@ -6,8 +6,9 @@ import pytest
 import torch
 from torchvision import models
 
-from course_lib import caffe_vgg, vgg
-from course_lib.vgg import RandomWeightsWarning, VGGFeatures, WeightsUnavailable, imagenet_file, layer_names
+from course_lib import caffe_vgg, vgg_weights
+from course_lib.vgg import VGGFeatures
+from course_lib.vgg_weights import RandomWeightsWarning, WeightsUnavailable, imagenet_file, layer_names
 
 PAPER_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 
@@ -99,7 +100,7 @@ def cached_url(vgg16_state, monkeypatch):
     on a file the test made (the real ImageNet file cannot be downloaded here)."""
     source, home, checkpoint = vgg16_state
     monkeypatch.setenv("TORCH_HOME", str(home))
-    monkeypatch.setattr(vgg, "_weights_url", lambda arch: f"https://download.pytorch.org/models/{checkpoint.name}")
+    monkeypatch.setattr(vgg_weights, "_weights_url", lambda arch: f"https://download.pytorch.org/models/{checkpoint.name}")
     return checkpoint
 
 
@@ -138,7 +139,7 @@ class Planted:
 @pytest.mark.parametrize("weights", ["imagenet", "auto"])
 def test_planted_pickle_in_the_cache_runs_no_code(tmp_path, monkeypatch, offline, weights):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    monkeypatch.setattr(vgg, "_caffe_vgg", no_caffe)  # auto reaches torchvision's file
+    monkeypatch.setattr(vgg_weights, "_caffe_vgg", no_caffe)  # auto reaches torchvision's file
     marker = tmp_path / "pwned"
     planted = imagenet_file()
     planted.parent.mkdir(parents=True)
@@ -157,7 +158,7 @@ def test_hash_matching_pickle_is_still_read_without_code(tmp_path, monkeypatch, 
     torch.save({"features.0.weight": Planted(marker)}, folder / "x.pth")
     name = f"vgg16-{hashlib.sha256((folder / 'x.pth').read_bytes()).hexdigest()[:8]}.pth"
     (folder / "x.pth").rename(folder / name)
-    monkeypatch.setattr(vgg, "_weights_url", lambda arch: f"https://example.org/{name}")
+    monkeypatch.setattr(vgg_weights, "_weights_url", lambda arch: f"https://example.org/{name}")
     with pytest.raises(ValueError, match=f"{name}: not a loadable torch state dict"):
         VGGFeatures(weights="imagenet")
     assert not marker.exists()
@@ -186,7 +187,7 @@ def no_caffe(*_):
 
 def test_auto_falls_back_to_random_loudly(tmp_path, monkeypatch, offline, capsys):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    monkeypatch.setattr(vgg, "_caffe_vgg", no_caffe)
+    monkeypatch.setattr(vgg_weights, "_caffe_vgg", no_caffe)
     with pytest.warns(RandomWeightsWarning):
         net = VGGFeatures(("relu1_2",), weights="auto")
     assert net.weights_source.startswith("random")

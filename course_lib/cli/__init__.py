@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     from ..caffe_vgg import CaffeWeightsUnavailable
     from ..downloads import DownloadError
     from ..files import LockedError
-    from ..train import Interrupted
-    from ..vgg import WeightsUnavailable
+    from ..stopping import Interrupted
+    from ..vgg_weights import WeightsUnavailable
 
     args = parser().parse_args(argv)
     try:

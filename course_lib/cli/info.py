@@ -11,7 +11,7 @@ from ..config import say
 
 
 def _info(args: argparse.Namespace) -> int:
-    from ..vgg import load_vgg
+    from ..vgg_weights import load_vgg
 
     for name, value in config.settings().items():
         print(f"{name:19} {value}")
