@@ -81,11 +81,11 @@ class EfficientNetLite0(nn.Module):
         self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1), persistent=False)
 
-    def features(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """The output of every block (16), for images in [0, 1]."""
+    def features(self, images: torch.Tensor, blocks: int | None = None) -> list[torch.Tensor]:
+        """The output of every block (16), or of the first ``blocks``, for images in [0, 1]."""
         x = F.relu6(self._bn0(self._conv_stem((images - self.mean) / self.std)))
         out = []
-        for block in self._blocks:
+        for block in self._blocks[:blocks]:
             x = block(x)
             out.append(x)
         return out
@@ -117,3 +117,46 @@ def load() -> EfficientNetLite0:
     path = weights_file()
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model.requires_grad_(False).eval()
+
+
+def _stage_ends() -> dict[str, int]:
+    ends, block = {}, 0
+    for stage, (repeats, *_) in enumerate(STAGES, start=1):
+        block += repeats
+        ends[f"stage{stage}"] = block  # blocks up to and including this stage's last
+    return ends
+
+
+STAGE_ENDS = _stage_ends()  # stage1 (/2, 16 channels) … stage7 (/32, 320 channels)
+
+
+class EfficientNetFeatures(nn.Module):
+    """EfficientNet-Lite0 as a loss network (notebook 7): ``{stage name: activation}`` for images
+    in [0, 1], the stages' last block outputs (``stage1`` at ½ the input's side … ``stage7`` at
+    1/32), with the interface of :class:`course_lib.vgg.VGGFeatures` (``layers``, ``identity``,
+    ``preprocessing``, ``forward(images, layers)``). Frozen, in eval mode."""
+
+    preprocessing = "imagenet"
+
+    def __init__(self, layers: tuple[str, ...] = ("stage1", "stage2", "stage3", "stage4")) -> None:
+        super().__init__()
+        self.layers = tuple(layers)
+        unknown = [name for name in self.layers if name not in STAGE_ENDS]
+        if unknown or not self.layers:
+            raise ValueError(f"unknown EfficientNet-Lite0 layer(s) {unknown or '(none given)'}; "
+                             f"choose from {', '.join(STAGE_ENDS)}")
+        self.net = load()
+        self.identity = f"efficientnet-lite0 sha256 {WHEEL[3]}"
+        self.eval()
+
+    def train(self, mode: bool = True) -> "EfficientNetFeatures":
+        """Always stays in eval mode: a loss network is fixed."""
+        return super().train(False)
+
+    def forward(self, images: torch.Tensor, layers: tuple[str, ...] | None = None) -> dict[str, torch.Tensor]:
+        """Activations of ``layers`` (default: all of this module's); the pass stops at the deepest."""
+        wanted = tuple(self.layers if layers is None else layers)
+        if not set(wanted) <= set(self.layers):
+            raise ValueError(f"layers {sorted(set(wanted) - set(self.layers))} not among {self.layers}")
+        outputs = self.net.features(images, max(STAGE_ENDS[name] for name in wanted))
+        return {name: outputs[STAGE_ENDS[name] - 1] for name in wanted}

@@ -13,11 +13,12 @@ import time
 from typing import Callable, Iterable, Mapping
 
 import torch
+from torch import nn
 
 from .config import device_of, say
 from .config import progress as progress_bar
 from .objectives import LossWeights, PerceptualObjective, style_weights
-from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGGFeatures
+from .vgg import CONTENT_LAYERS, STYLE_LAYERS
 
 LossFn = Callable[[torch.Tensor], tuple[torch.Tensor, dict]]
 Callback = Callable[[int, torch.Tensor, dict], None]
@@ -34,7 +35,7 @@ def make_closure(optimizer: torch.optim.Optimizer, image: torch.Tensor, loss_fn:
     return closure
 
 
-def stylize(content: torch.Tensor, style: torch.Tensor, *, loss_net: VGGFeatures,
+def stylize(content: torch.Tensor, style: torch.Tensor, *, loss_net: nn.Module,
             weights: LossWeights | None = None, steps: int = 500, optimizer: str = "lbfgs",
             lr: float | None = None, init: str | torch.Tensor = "content",
             content_layers: Iterable[str] = CONTENT_LAYERS, style_layers: Iterable[str] = STYLE_LAYERS,

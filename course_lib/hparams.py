@@ -86,6 +86,11 @@ def option(default, help: str, kind: str | None = None, choices: tuple | None = 
 
 
 NORMS = ("batch", "instance")
+# The registry of course_lib.loss_networks (each also with "+swag"), named here so that the
+# command line can offer them without building anything.
+LOSS_NETWORKS = ("vgg16-caffe", "vgg16", "vgg19", "efficientnet-lite0", "vgg16-random")
+LOSS_NETWORK_HELP = ("a loss network of the registry instead of --vgg-weights' VGG-16: its own layers and "
+                     "calibrated λ (course_lib.loss_networks; notebook 7); NAME+swag smooths its activations")
 UPSAMPLINGS = ("nearest", "transpose")
 GAN_MODES = ("vanilla", "lsgan")
 
@@ -121,6 +126,8 @@ class StyleParams(Schedule):
     width: int = option(32, "channels of the first layer (paper: 32)", "positive")
     vgg_weights: str | None = option(None, "the loss network: caffe (the paper's), imagenet, random, auto, or a "
                                            "weights file (default: COURSE_VGG_WEIGHTS, else auto)")
+    loss_network: str | None = option(None, LOSS_NETWORK_HELP,
+                                      choices=LOSS_NETWORKS + tuple(f"{n}+swag" for n in LOSS_NETWORKS))
     temporal: float = option(0.0, "weight of a temporal-consistency term against flicker in video (Huang et al. "
                                   "2017; course_lib.video); 0: none, as the paper", "weight")
 
@@ -145,6 +152,8 @@ class SuperResolutionParams(Schedule):
                                   "(the paper)")
     vgg_weights: str | None = option(None, "the loss network of ℓ_feat: caffe, imagenet, random, auto, or a "
                                            "weights file (default: COURSE_VGG_WEIGHTS, else auto)")
+    loss_network: str | None = option(None, LOSS_NETWORK_HELP,
+                                      choices=LOSS_NETWORKS + tuple(f"{n}+swag" for n in LOSS_NETWORKS))
 
 
 @dataclass(frozen=True)
@@ -220,7 +229,8 @@ def variants_of(hp: Schedule) -> Variants:
 # The fields of a notebook's mode (course_lib.config.Preset) that size each task's run.
 PRESET_FIELDS = {StyleParams: {"steps": "train_steps", "image_size": "image_size", "style_size": "style_size",
                                "batch_size": "batch_size"},
-                 SuperResolutionParams: {"steps": "sr_steps", "image_size": "sr_crop", "batch_size": "batch_size"}}
+                 SuperResolutionParams: {"steps": "sr_steps", "image_size": "sr_crop", "batch_size": "batch_size"},
+                 Pix2PixParams: {"steps": "train_steps"}, CycleGANParams: {"steps": "train_steps"}}
 
 
 def in_mode(hp: Schedule, preset, **changes) -> Schedule:

@@ -17,7 +17,7 @@ players of a GAN (:mod:`course_lib.translation`).
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Iterable, Iterator, Mapping
 
 import torch
@@ -27,27 +27,33 @@ from .config import device_of
 from .hashing import function_sha256, tensor_sha256
 from .hparams import SR_WEIGHTS, STYLE_WEIGHTS, LossWeights
 from .losses import feature_loss, gram_matrix, pixel_loss, style_loss, tv_loss
-from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGGFeatures
+from .vgg import CONTENT_LAYERS, STYLE_LAYERS
 
 Parts = dict[str, torch.Tensor]
 
 
-def _family(loss_net: VGGFeatures | str | None) -> str:
+def _family(loss_net: nn.Module | str | None) -> str:
     name = loss_net if isinstance(loss_net, str) or loss_net is None else loss_net.preprocessing
     return "caffe" if name == "caffe" else "imagenet"
 
 
-def style_weights(loss_net: VGGFeatures | str | None) -> LossWeights:
-    """The default λ of eq. 5 for style transfer with ``loss_net`` (or its family's name)."""
-    return STYLE_WEIGHTS[_family(loss_net)]
+def style_weights(loss_net: nn.Module | str | None) -> LossWeights:
+    """The default λ of eq. 5 for style transfer with ``loss_net`` (or its family's name): those
+    calibrated to it when it comes from :mod:`course_lib.loss_networks`, else its family's."""
+    calibrated = getattr(loss_net, "style_weights", None)
+    return calibrated if isinstance(calibrated, LossWeights) else STYLE_WEIGHTS[_family(loss_net)]
 
 
-def sr_weights(loss: str, loss_net: VGGFeatures | str | None = None) -> LossWeights:
-    """The default λ for super-resolution with ``loss`` (``pixel`` or ``feat``) and ``loss_net``."""
+def sr_weights(loss: str, loss_net: nn.Module | str | None = None) -> LossWeights:
+    """The default λ for super-resolution with ``loss`` (``pixel`` or ``feat``) and ``loss_net``
+    (for a network of :mod:`course_lib.loss_networks`, its calibrated λ_c and λ_TV, no style)."""
     if loss not in SR_WEIGHTS:
         raise ValueError(f"loss must be one of {', '.join(SR_WEIGHTS)}, got {loss!r}")
     weights = SR_WEIGHTS[loss]
-    return weights if isinstance(weights, LossWeights) else weights[_family(loss_net)]
+    calibrated = getattr(loss_net, "style_weights", None)
+    if isinstance(weights, LossWeights) or not isinstance(calibrated, LossWeights):
+        return weights if isinstance(weights, LossWeights) else weights[_family(loss_net)]
+    return replace(calibrated, style=0.0)
 
 
 class Objective(nn.Module):
@@ -103,7 +109,7 @@ class PerceptualObjective(Objective):
     super-resolution degradation), or the batch is an (input, reference) pair.
     """
 
-    def __init__(self, loss_net: VGGFeatures | None = None, style: torch.Tensor | None = None,
+    def __init__(self, loss_net: nn.Module | None = None, style: torch.Tensor | None = None,
                  weights: LossWeights | None = None, content_layers: Iterable[str] = CONTENT_LAYERS,
                  style_layers: Iterable[str] = STYLE_LAYERS,
                  style_layer_weights: Mapping[str, float] | None = None,
@@ -199,7 +205,7 @@ class MultiStyleObjective(Objective):
     network renders it with that style's (γ, β), and ℓ_style compares with that style's Gram
     matrices. Content and TV terms as in :class:`PerceptualObjective`."""
 
-    def __init__(self, loss_net: VGGFeatures, styles: list[torch.Tensor], weights: LossWeights | None = None,
+    def __init__(self, loss_net: nn.Module, styles: list[torch.Tensor], weights: LossWeights | None = None,
                  content_layers: Iterable[str] = CONTENT_LAYERS, style_layers: Iterable[str] = STYLE_LAYERS) -> None:
         super().__init__()
         if len(styles) < 2:

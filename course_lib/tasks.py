@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import config
+from . import config, loss_networks
 from .architectures import build
 from .hparams import (
     CYCLEGAN,
@@ -132,7 +132,7 @@ def _given(value: float | None, default: float) -> float:
     return default if value is None else value
 
 
-def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "course", loss_net: VGGFeatures | None = None,
+def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "course", loss_net: nn.Module | None = None,
           objective: Objective | Callable | None = None, model: nn.Module | None = None, cache: bool = False, seed: int = 0,
           given: dict | None = None) -> Run:
     """Feed-forward style transfer (§4.1): ``styles`` (an image or path, or several for one
@@ -154,14 +154,16 @@ def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "cou
     dataset = CropDataset(_images(images), crop=hp.image_size, resize=hp.image_size, cache=cache)
     objective = _wrapped(objective)
     if objective is None:
-        loss_net = loss_net or loss_network(weights=hp.vgg_weights, device="cpu")
+        chosen, content_layers, style_layers = loss_networks.for_recipe(
+            hp.loss_network, hp.vgg_weights, hp.content_layer, STYLE.course.content_layer)
+        loss_net = loss_net or chosen or loss_network(weights=hp.vgg_weights, device="cpu")
         d = style_weights(loss_net)  # weights not given take the loss network's defaults
         weights = LossWeights(content=_given(hp.content_weight, d.content), style=_given(hp.style_weight, d.style),
                               tv=_given(hp.tv_weight, d.tv))
         if len(styles) > 1:
-            objective = MultiStyleObjective(loss_net, styles, weights, content_layers=(hp.content_layer,))
+            objective = MultiStyleObjective(loss_net, styles, weights, content_layers, style_layers)
         else:
-            single = PerceptualObjective(loss_net, styles[0], weights, content_layers=(hp.content_layer,))
+            single = PerceptualObjective(loss_net, styles[0], weights, content_layers, style_layers)
             objective = TemporalObjective(single, hp.temporal) if hp.temporal else single
     torch.manual_seed(seed)
     if model is None:
@@ -171,7 +173,7 @@ def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "cou
 
 
 def super_resolution(images, hp: SuperResolutionParams = SUPER_RESOLUTION.course, *, variant: str = "course",
-                     loss_net: VGGFeatures | None = None, objective: Objective | Callable | None = None, cache: bool = False,
+                     loss_net: nn.Module | None = None, objective: Objective | Callable | None = None, cache: bool = False,
                      seed: int = 0, given: dict | None = None) -> Run:
     """Super-resolution ×``hp.scale`` (§4.2) with ℓ_pixel or ℓ_feat, or SRCNN: HR crops of
     ``images``, their LR inputs made by :class:`course_lib.sr.Degradation` (blur σ, bicubic)."""
@@ -188,12 +190,17 @@ def super_resolution(images, hp: SuperResolutionParams = SUPER_RESOLUTION.course
     degradation = Degradation(hp.scale, hp.blur)
     objective = _wrapped(objective)
     if objective is None:
+        content_layers: tuple[str, ...] = ("relu2_2",)
         if hp.loss == "feat":
-            loss_net = loss_net or loss_network(("relu2_2",), weights=hp.vgg_weights, device="cpu")
+            chosen, content_layers, _ = loss_networks.for_recipe(hp.loss_network, hp.vgg_weights, "relu2_2",
+                                                                 "relu2_2")
+            loss_net = loss_net or chosen or loss_network(content_layers, weights=hp.vgg_weights, device="cpu")
+        elif hp.loss_network is not None:
+            raise ValueError(f"--loss-network {hp.loss_network} is for --loss feat (ℓ_pixel uses no loss network)")
         defaults = sr_weights(hp.loss, loss_net if hp.loss == "feat" else None)
         weights = LossWeights(**{**asdict(defaults), "tv": _given(hp.tv_weight, defaults.tv)})
         objective = PerceptualObjective(loss_net if hp.loss == "feat" else None, weights=weights,
-                                        input_transform=degradation)
+                                        content_layers=content_layers, input_transform=degradation)
     torch.manual_seed(seed)
     model = build("srcnn", scale=hp.scale) if hp.arch == "srcnn" else \
         build("sr", scale=hp.scale, upsampling=hp.upsampling, norm=hp.norm, residual=hp.residual)
