@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .architectures import ARCHITECTURES, config_of, defaults
+from .architectures import ARCHITECTURES, build, config_of, defaults
 from .hashing import text_sha256
 from .hparams import STYLE, Schedule
 from .objectives import Objective
@@ -69,6 +69,19 @@ class RunMismatch(ValueError):
     """The checkpoint in the output folder was written with other settings."""
 
 
+def model_identity(model: nn.Module) -> dict:
+    """The network in a run's fingerprint: the options that rebuild it. A network whose modules
+    are not what those options build (a student's layers put into it) or that :func:`build` did
+    not make adds a hash of its structure (``repr``: its modules in order, with their sizes), so
+    that changing it trains anew instead of resuming a run of another network."""
+    built = config_of(model)
+    if built is not None:
+        with torch.random.fork_rng(devices=[]):  # building draws weights: the run's RNG stays as it was
+            if repr(build(**built)) == repr(model):
+                return built
+    return {**(built or {"class": type(model).__name__}), "structure": text_sha256(repr(model))[:16]}
+
+
 def fingerprint(model: nn.Module, objective: Objective, dataset, config: TrainConfig) -> dict:
     """Everything that defines a run: the network, the objective (with its images' hashes),
     the data and the training settings that change what is learned."""
@@ -76,7 +89,7 @@ def fingerprint(model: nn.Module, objective: Objective, dataset, config: TrainCo
                                                                       "examples": len(dataset)}
     train = {k: v for k, v in asdict(config).items() if k not in FREE_SETTINGS}
     train["betas"] = list(train["betas"])
-    return json.loads(json.dumps({"model": config_of(model) or type(model).__name__,
+    return json.loads(json.dumps({"model": model_identity(model),
                                   "objective": objective.settings(), "data": data, "train": train},
                                  sort_keys=True, default=str))
 

@@ -53,8 +53,6 @@ if "google.colab" in sys.modules:
 # mode (`fast` on a CPU: small images and few steps; `full` on a GPU) and where the images come from.
 
 # %%
-from dataclasses import replace
-
 import course_lib
 import matplotlib.pyplot as plt
 import torch
@@ -193,8 +191,7 @@ discriminator_loss = check("discriminator_loss", discriminator_loss)
 # code. `fast` mode trains a handful of steps.
 
 # %%
-hp = replace(hparams.PIX2PIX.course, steps=preset.train_steps, batch_size=4, image_size=crop, width=16, depth=5,
-             d_width=16)
+hp = hparams.in_mode(hparams.PIX2PIX.course, preset, batch_size=4, image_size=crop, width=16, depth=5, d_width=16)
 objective = Pix2PixObjective(hp.weights(), generator_fn=generator_loss, discriminator_fn=discriminator_loss)
 run = tasks.pix2pix(photos, hp, task="edges", resize=2 * crop, objective=objective, cache=True)
 history = run.train(device=device)
@@ -287,11 +284,16 @@ cycle_consistency = check("cycle_loss", cycle_consistency)
 # images for the discriminators):
 
 # %%
-cycle_hp = replace(hparams.CYCLEGAN.course, steps=preset.train_steps, batch_size=4, image_size=crop, width=16, blocks=4,
-                   d_width=16)
+cycle_hp = hparams.in_mode(hparams.CYCLEGAN.course, preset, batch_size=4, image_size=crop, width=16, blocks=4, d_width=16)
 cycle_objective = CycleGANObjective(cycle_hp.cycle, cycle_hp.identity, cycle_fn=cycle_consistency)
 cycle_history = tasks.cyclegan(photos, data.images("styles"), cycle_hp, resize=2 * crop, objective=cycle_objective,
                                cache=True).train(device=device)
+
+# %% [markdown]
+# Its losses: the adversarial term of both generators, the cycle and identity terms, and the
+# discriminators'.
+
+# %%
 loss_curves({"CycleGAN": cycle_history}, ("G_GAN", "G_cycle", "G_identity", "D"), title="CycleGAN: both players")
 plt.show()
 

@@ -191,6 +191,12 @@ def test_run_folders_are_named_by_settings(images, random_vgg, tmp_path):
     other = PerceptualObjective(random_vgg, style_image(1))
     assert a != run_folder(tmp_path, "style", model, other, dataset, cfg)
     assert a.name.startswith("style-")
+    torch.manual_seed(1)  # the same network with other initial weights: the same run
+    assert a == run_folder(tmp_path, "style", build("style", width=8), objective, dataset, cfg)
+    rng = torch.random.get_rng_state()
+    model.layers[-1] = torch.nn.Sigmoid()  # a student's network: the course's options, other modules
+    assert a != run_folder(tmp_path, "style", model, objective, dataset, cfg)
+    assert torch.equal(rng, torch.random.get_rng_state())  # naming the run draws no random numbers
 
 
 def test_a_second_run_on_the_same_folder_is_refused(images, random_vgg, tmp_path):
