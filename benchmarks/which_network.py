@@ -40,18 +40,10 @@ def main() -> None:
     from course_lib.color import color_distance
     from course_lib.gatys import stylize
     from course_lib.images import load_image, resize, save_image
-    from course_lib.losses import gram_matrix, style_loss
     from course_lib.vgg_weights import WeightsUnavailable
 
     content, style = load_image(args.content, size=args.size), load_image(args.style, size=args.size)
     judges = {name: loss_networks.build(name) for name in JUDGES}
-
-    def style_fraction(image: torch.Tensor, judge: str) -> float:
-        spec, net = loss_networks.entry(judge), judges[judge]
-        with torch.no_grad():
-            grams = {k: gram_matrix(v) for k, v in net(style, spec.style_layers).items()}
-            return float(style_loss(net(image, spec.style_layers), grams) /
-                         style_loss(net(content, spec.style_layers), grams))
 
     results, pictures = {}, [content, resize(style, tuple(content.shape[-2:]), "bicubic")]
     for name in args.networks or loss_networks.NAMES:
@@ -64,7 +56,8 @@ def main() -> None:
                                  style_layers=spec.style_layers, progress=False)
         pictures.append(resize(image, tuple(content.shape[-2:]), "bicubic"))
         results[name] = {"seconds": round(history[-1]["seconds"], 1),
-                         **{f"style_under_{j}": round(style_fraction(image, j), 3)
+                         **{f"style_under_{j}": round(loss_networks.style_fraction(image, content, style, j,
+                                                                                   judges[j]), 3)
                             for j in JUDGES if j != name.removesuffix(loss_networks.SWAG)},
                          "color_distance_to_style": round(color_distance(image, style), 3)}
     if args.grid:

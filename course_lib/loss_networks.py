@@ -179,3 +179,16 @@ def for_recipe(name: str | None, vgg_weights: str | None, content_layer: str,
     spec = entry(name)
     content = spec.content_layers if content_layer == default_content_layer else (content_layer,)
     return build(name), content, spec.style_layers
+
+
+def style_fraction(image: torch.Tensor, photo: torch.Tensor, style: torch.Tensor, judge: str,
+                   net: nn.Module | None = None) -> float:
+    """How close ``image`` is to ``style`` under the network ``judge`` (built unless ``net`` is
+    given): its unweighted ℓ_style (eq. 3–4) as a fraction of ``photo``'s own; 1 is no closer to
+    the style than the photo, 0 the style's Gram matrices exactly. Judged by a network other
+    than the one optimised, it says whether a result has the style or only fooled its network."""
+    layers = entry(judge).style_layers
+    net = net if net is not None else build(judge)
+    with torch.no_grad():
+        grams = {k: gram_matrix(v) for k, v in net(style, layers).items()}
+        return float(style_loss(net(image, layers), grams) / style_loss(net(photo, layers), grams))

@@ -46,8 +46,11 @@ def lab(tmp_path):
     (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false",
                                                                            "checkForUpdates": False}))
     port = free_port()
+    # the smallest sizes the notebook accepts: this test checks the student's path through the
+    # browser (the cells run, the widgets render and respond); nbval runs the notebook at fast size
     env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
+               COURSE_PRESET="image_size=48,style_size=48,gatys_steps=4")
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                "--ServerApp.token=", "--ServerApp.password=", "--LabApp.expose_app_in_browser=True",
                f"--ServerApp.root_dir={root}", "--allow-root"]

@@ -10,21 +10,21 @@ student's when it passes, otherwise course_lib's, so that an unfinished exercise
 the cells after it.
 
 The engine is :mod:`.engine`; each notebook has its catalogue (:mod:`.per_pixel`,
-:mod:`.loss_network`, :mod:`.gatys`, :mod:`.style`, :mod:`.super_resolution`, :mod:`.translation`),
+:mod:`.loss_network`, :mod:`.gatys`, :mod:`.style`, :mod:`.super_resolution`, :mod:`.translation`, :mod:`.beyond`),
 whose references are the library's own functions wherever the library has one.
 """
 
 from __future__ import annotations
 
 from ..caffe_vgg import MEAN_BGR
-from . import loss_network, per_pixel, translation
+from . import beyond, loss_network, per_pixel, translation
 from .engine import EXERCISES, Exercise, check, loss_and_parts, register, relative_error
 from .gatys import closure_exercise, gatys_objective_exercise
 from .loss_network import caffe_preprocess
 from .style import network_exercise, residual_exercise, train_step_exercise, training_objective_exercise
 from .super_resolution import degrade_exercise, sr_objective_exercise, srcnn_exercise
 
-for _catalogue in (per_pixel, loss_network, translation):
+for _catalogue in (per_pixel, loss_network, translation, beyond):
     EXERCISES.update(_catalogue.EXERCISES)
 
 __all__ = ["MEAN_BGR", "EXERCISES", "Exercise", "check", "loss_and_parts", "register", "relative_error",

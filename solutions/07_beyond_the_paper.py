@@ -1,0 +1,252 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+# ---
+
+# %% [markdown]
+# # 7. Beyond the paper: colours, many styles, video, and which networks perceive
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/perceptual-losses-course/course/blob/main/notebooks/07_beyond_the_paper.ipynb)
+#
+# What users of style transfer ask for most, on the issue trackers of pytorch/examples'
+# fast_neural_style, jcjohnson/fast-neural-style and pystiche, is not in Johnson et al.'s
+# paper: keep my photo's colours; one network for many styles; no flicker in video; and "why
+# VGG, can I use another network?". Each has an answer in the papers that followed, and each
+# answer reuses this course's losses and loop.
+#
+# **Learning goals**
+# - keep the content's colours by luminance-only transfer and by colour histogram matching
+#   (Gatys, Bethge, Hertzmann & Shechtman 2017), and measure how far each result's colours are
+#   from the photo's;
+# - count what conditional instance normalisation (Dumoulin, Shlens & Kudlur 2017) adds per
+#   style;
+# - make video with known motion from a still photo, and measure flicker as a warping error;
+# - compare loss networks: the paper's VGG-16, EfficientNet-Lite0 and a random VGG, with and
+#   without activation smoothing (Wang, Li & Vasconcelos 2021), each result judged by a network
+#   it was not optimised with.
+
+# %% [markdown]
+# ## Set-up
+# The first cell is the same in every notebook: on Colab it fetches the course.
+
+# %%
+# Set-up. Locally, `make lab` has installed the course; on Colab this cell fetches it first.
+import sys
+if "google.colab" in sys.modules:
+    # !git clone -q --depth 1 https://github.com/perceptual-losses-course/course.git /content/course && {sys.executable} -m pip install -q -e /content/course
+    sys.path.insert(0, "/content/course")
+
+# %% [markdown]
+# The libraries this notebook uses. `course_lib.setup()` seeds torch and prints the device, the
+# mode (`fast` on a CPU: small images and few steps; `full` on a GPU) and where the images come from.
+
+# %%
+import course_lib
+import matplotlib.pyplot as plt
+import torch
+from IPython.display import Markdown, display
+
+from course_lib import color, data, loss_networks, video
+from course_lib.architectures import build
+from course_lib.exercises import check
+from course_lib.gatys import stylize
+from course_lib.images import load_image, show_images
+
+device, preset = course_lib.setup()
+
+# %% [markdown]
+# The photo and the painting of notebook 3, and the paper's loss network (the registry of
+# section 4 builds it by name).
+
+# %%
+photo = load_image(data.images("content")[0], size=preset.image_size).to(device)
+style = load_image(data.images("styles")[0], size=preset.style_size).to(device)
+paper_net = loss_networks.build("vgg16-caffe").to(device)
+show_images([photo.cpu(), style.cpu()], ["photo", "style"], size=3)
+plt.show()
+
+# %% [markdown]
+# ## 1. Keeping the photo's colours
+# Style transfer copies the painting's palette along with its strokes: the sky turns candy
+# pink. Gatys et al. (2017, §5) give two remedies.
+# - **Luminance-only transfer.** Strokes and textures live mostly in the luminance. Convert
+#   the result to YIQ (Y: luma; I, Q: chroma), keep its Y, and put back the photo's I and Q.
+# - **Colour histogram matching.** Before the optimisation, give the painting the photo's
+#   colour statistics: an affine map of its RGB values to the photo's mean and covariance
+#   (`color.match_colors`). The style is then learnt in the photo's palette.
+#
+# **Exercise 1.** Write `luminance_only(stylized, content)`: both are 1×3×H×W RGB images in
+# [0, 1]; return the stylised image's luminance with the photo's chroma, in [0, 1]. Use
+# `color.to_yiq` and `color.from_yiq`.
+
+# %%
+def luminance_only(stylized, content):
+    ### BEGIN SOLUTION hint: convert both to YIQ; the result takes channel 0 from one and channels 1–2 from the other; back to RGB, kept in [0, 1] || `yiq = color.to_yiq(content)`, `yiq[:, 0] = color.to_yiq(stylized)[:, 0]`, `color.from_yiq(yiq).clamp(0, 1)`
+    yiq = color.to_yiq(content)
+    yiq[:, 0] = color.to_yiq(stylized)[:, 0]
+    return color.from_yiq(yiq).clamp(0, 1)
+    ### END SOLUTION
+
+
+# %%
+luminance_only = check("luminance_only", luminance_only)
+
+# %% [markdown]
+# Two optimisations (Gatys et al. with the paper's losses and network, L-BFGS from the
+# photo): the plain one, and with the painting recoloured first; then the plain result with
+# your luminance-only transfer. The number under each is the distance of its colour statistics
+# from the photo's (`color.color_distance`: RGB means and covariances; lower keeps the photo's
+# colours better).
+
+# %%
+plain, _ = stylize(photo, style, loss_net=paper_net, steps=preset.gatys_steps)
+recoloured_style = color.match_colors(style, photo)
+matched, _ = stylize(photo, recoloured_style, loss_net=paper_net, steps=preset.gatys_steps)
+results = {"plain": plain, "histogram matching": matched, "luminance only": luminance_only(plain, photo)}
+show_images([r.cpu() for r in results.values()],
+            [f"{name}\ncolour distance {color.color_distance(r, photo):.3f}" for name, r in results.items()], size=3)
+plt.show()
+
+# %% [markdown]
+# **Question 1.** The two remedies keep the photo's colours in different ways. Which one
+# changes what the optimisation does, and which one only the finished picture? What does each
+# cost?
+#
+# <!-- BEGIN ANSWER -->
+# Histogram matching changes the target: the painting's Gram matrices are computed from a
+# recoloured painting, so the optimisation itself learns the strokes in the photo's palette
+# (and a feed-forward network would need training again for it). Luminance-only transfer
+# changes only the finished picture: any result, from Gatys or a trained network, can be
+# converted afterwards, at no cost. It keeps the photo's chroma exactly, including in places
+# where the painting's strokes would have changed the hue, so its colour distance is the
+# smallest; histogram matching keeps only the photo's colour statistics, not where each colour
+# sits.
+# <!-- END ANSWER -->
+
+# %% [markdown]
+# ## 2. One network, many styles: what conditional instance norm adds
+# A network of notebook 4 holds one style in all its weights. Dumoulin et al. (2017) noticed
+# that networks trained for different styles differ mostly in the scale γ and shift β of their
+# instance normalisations. So one network can hold N styles: all convolutions shared, one
+# (γ, β) pair per style and normalisation layer, chosen by the style's index
+# (`build("style", styles=N)`; `train-style --styles a.jpg b.jpg …` trains it). The count:
+
+# %%
+single, multi = build("style"), build("style", styles=4)
+n_single, n_multi = (sum(p.numel() for p in m.parameters()) for m in (single, multi))
+display(Markdown(f"| | parameters |\n|---|---|\n| one network per style | {n_single:,} per style |\n"
+                 f"| one network, 4 styles | {n_multi:,} ({(n_multi - n_single) / 3:,.0f} more per added style, "
+                 f"{100 * (n_multi - n_single) / 3 / n_single:.2f} % of a network) |"))
+
+# %% [markdown]
+# ## 3. Video: flicker, measured on motion we know
+# Stylising a video frame by frame flickers: a network's output changes more between two frames
+# than the frames do. To measure it, we need the optical flow between frames, which no video
+# here comes with. So we make video from a still photo by moving a crop window along a path
+# we choose (a pan, a slow zoom, a small turn; `video.camera`): every frame is the photo seen
+# through a known affine map, so the flow between any two frames is known exactly.
+
+# %%
+thetas = video.camera(8)
+frames = video.sequence(load_image(data.images("content")[0]), thetas, size=preset.image_size)
+show_images([f[None] for f in frames[::2]], [f"frame {i}" for i in range(0, 8, 2)], size=2.5)
+plt.show()
+
+# %% [markdown]
+# The flicker measure (Lai et al. 2018's warping error): warp each frame onto the next with the
+# known flow and average the squared difference where both frames see the scene
+# (`video.warping_error`). For the input frames it is not zero: resampling the photo blurs a
+# little differently in each frame. That is the floor a stylised video can reach.
+
+# %%
+print(f"warping error of the input frames: {video.warping_error(frames, thetas):.5f}")
+
+# %% [markdown]
+# ## 4. Which networks perceive?
+# Nothing in eq. 2–5 needs VGG. `course_lib.loss_networks` holds other networks, each with its
+# own preprocessing, layers at the paper's scales, and λ calibrated so that its loss terms have
+# the sizes the paper's λ give the paper's network on one content/style pair
+# (`benchmarks/calibrate_loss_networks.py`):
+
+# %%
+display(Markdown("| name | network | content layers | style layers |\n|---|---|---|---|\n" + "\n".join(
+    f"| `{name}` | {e.description} | {', '.join(e.content_layers)} | {', '.join(e.style_layers)} |"
+    for name, e in loss_networks.NETWORKS.items())))
+
+# %% [markdown]
+# Wang, Li & Vasconcelos (2021) asked why networks better than VGG at classification are worse
+# at style. Their answer: peaky activations. A map whose energy sits in a few entries has
+# Gram matrices dominated by those entries, and the optimisation can match them with
+# high-frequency noise. One measure of peakiness is the entropy of the softmax of each
+# standardised map, as a fraction of its maximum (`loss_networks.entropy`: 1 is flat, 0 is
+# a single spike). For the photo:
+
+# %%
+available = ("vgg16-caffe", "efficientnet-lite0", "vgg16-random")
+nets = {name: loss_networks.build(name).to(device) for name in available}
+rows = []
+for name, net in nets.items():
+    with torch.no_grad():
+        maps = net(photo, loss_networks.entry(name).style_layers)
+    rows.append(f"| `{name}` | " + " | ".join(f"{k}: {loss_networks.entropy(a):.2f}" for k, a in maps.items()) + " |")
+display(Markdown("| network | style layer 1 | 2 | 3 | 4 |\n|---|---|---|---|---|\n" + "\n".join(rows)))
+
+# %% [markdown]
+# By this measure the paper's VGG has the peakiest maps (relu3_3 above all), and EfficientNet's
+# are nearly flat: peakiness in this sense does not explain what EfficientNet does below. Wang
+# et al. measure ResNets' non-negative activations; EfficientNet's block outputs are signed
+# (its bottlenecks are linear), and standardising each map, as here, removes the scale that
+# makes a softmax peaky. Keep the question open while you look at the pictures.
+
+# %% [markdown]
+# The same optimisation with each network, and with SWAG, their remedy: a softmax over each
+# activation map before the Gram matrices (`+swag`; `loss_networks.Smoothed` says how the
+# temperature is chosen here). Each result is then judged by a network it was *not* optimised
+# with: its style loss there, as a fraction of the photo's own (1: no closer to the style than
+# the photo; lower is closer). A network can lower its own loss with noise; a judge it never
+# saw is not fooled by that.
+
+# %%
+judges = {"vgg16-caffe": nets["vgg16-caffe"], "efficientnet-lite0": nets["efficientnet-lite0"]}
+pictures, titles = [], []
+for name in ("vgg16-caffe", "efficientnet-lite0", "efficientnet-lite0+swag", "vgg16-random"):
+    net = nets.get(name) or loss_networks.build(name).to(device)
+    spec = loss_networks.entry(name)
+    result = plain if name == "vgg16-caffe" else stylize(  # the paper's network: section 1's result
+        photo, style, loss_net=net, steps=preset.gatys_steps, content_layers=spec.content_layers,
+        style_layers=spec.style_layers, progress=False)[0]
+    judge = next(j for j in judges if j != name.removesuffix("+swag"))
+    pictures.append(result.cpu())
+    titles.append(f"{name}\nstyle under {judge}: {loss_networks.style_fraction(result, photo, style, judge, judges[judge]):.2f}")
+show_images(pictures, titles, ncols=4, size=3)
+plt.show()
+
+# %% [markdown]
+# **What the pictures show** (here and in `benchmarks/RESULTS.md`, *Which networks perceive?*,
+# at 128² with 100 L-BFGS iterations, with its command): the paper's network gives
+# the painting's palette and strokes, and EfficientNet-Lite0 gives coloured high-frequency noise
+# that the VGG judge finds far further from the style than the photo itself: the failure Wang
+# et al. describe. The random VGG moves the colours and little else. The smoothing as
+# implemented here removes EfficientNet's noise but also most of the style, so this course has
+# not reproduced SWAG's rescue: the temperature, and over what the softmax is taken, are the
+# open questions (their networks were torchvision ResNets on normalised images, where T = 1
+# smooths; here T = 1 makes every map one-hot).
+#
+# **Question 2.** Why judge each result under another network, instead of reporting the loss
+# it was optimised for?
+#
+# <!-- BEGIN ANSWER -->
+# The optimised loss is the optimiser's own score: any image that lowers it counts as success,
+# including noise that excites a network's peaky features the right way. A network that did not
+# take part in the optimisation has no reason to be fooled by that noise, so its loss measures
+# whether the result has the style's statistics in general, not only in the eyes of the network
+# that made it. It is the same reason the paper judges ℓ_feat super-resolution by eye, not by
+# its training loss (notebook 5).
+# <!-- END ANSWER -->
