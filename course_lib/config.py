@@ -43,12 +43,16 @@ class SettingError(ValueError):
     """An environment variable of the course holds a value it cannot use."""
 
 
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel whose output goes to a notebook."""
+    return "ipykernel" in sys.modules and type(sys.stdout).__module__.startswith("ipykernel")
+
+
 def say(message: str) -> None:
     """A status message (resuming, fallbacks, warnings): on stderr, so that a command's stdout
     carries only its results; in a notebook on stdout, where stderr is a red box that students
     read as an error."""
-    in_notebook = "ipykernel" in sys.modules and type(sys.stdout).__module__.startswith("ipykernel")
-    print(message, file=sys.stdout if in_notebook else sys.stderr, flush=True)
+    print(message, file=sys.stdout if in_notebook() else sys.stderr, flush=True)
 
 
 def short_path(path: str | os.PathLike) -> str:
@@ -184,7 +188,7 @@ def _paper() -> Preset:
 # on a GPU: for the command line's runs, or COURSE_MODE=paper where a notebook may run that long.
 PRESETS: dict[str, Preset] = {
     "fast": Preset(image_size=96, style_size=128, gatys_steps=30, train_steps=20,
-                   batch_size=2, sr_crop=96, sr_steps=20, sr_sets=1, pixel_steps=500),
+                   batch_size=2, sr_crop=96, sr_steps=20, sr_sets=1, pixel_steps=200),
     "full": Preset(image_size=256, style_size=512, gatys_steps=500, train_steps=3000,
                    batch_size=4, sr_crop=288, sr_steps=5000, sr_sets=3, pixel_steps=3000),
     "paper": _paper(),

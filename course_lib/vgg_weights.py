@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from . import caffe_vgg
-from .config import say
+from .config import in_notebook, say
 from .files import holds_code
 
 # Convolutions per block; every conv is followed by a ReLU, every block by a max-pool.
@@ -82,13 +82,14 @@ def _random_vgg(arch: str) -> nn.Sequential:
                 # keeps them at a trained network's scale, so loss weights mean roughly the same.
                 nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
                 nn.init.zeros_(module.bias)
-    say(f"Note: the loss network is a {arch.upper()} with RANDOM WEIGHTS (seed {RANDOM_SEED}), a teaching "
-        f"contrast: its features are not perceptual, so its losses and pictures show only the mechanics. "
-        f"COURSE_VGG_WEIGHTS=caffe gives the paper's network.")
-    # warn_explicit: no source line is echoed under the message
-    warnings.warn_explicit(f"{arch} loss network has random weights (seed {RANDOM_SEED}); features are "
-                           f"not perceptual", RandomWeightsWarning, filename="course_lib.vgg_weights", lineno=0,
-                           module="course_lib.vgg_weights")
+    message = (f"Note: the loss network is a {arch.upper()} with RANDOM WEIGHTS (seed {RANDOM_SEED}), a teaching "
+               f"contrast: its features are not perceptual, so its losses and pictures show only the mechanics. "
+               f"COURSE_VGG_WEIGHTS=caffe gives the paper's network.")
+    if in_notebook():  # said once, on stdout: a warning would be a red box that students read as an error
+        say(message)
+    else:  # warn_explicit: no source line is echoed under the message
+        warnings.warn_explicit(message, RandomWeightsWarning, filename="course_lib.vgg_weights", lineno=0,
+                               module="course_lib.vgg_weights")
     return model
 
 

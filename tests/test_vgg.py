@@ -64,12 +64,29 @@ def test_unknown_layer_and_arch_are_refused():
         VGGFeatures(arch="vgg11", weights=None)
 
 
-def test_random_init_is_seeded_and_announced(capsys):
-    a, b = random_features(("relu1_2",)), random_features(("relu1_2",))
+def test_random_init_is_seeded_and_announced_once(capsys):
+    with pytest.warns(RandomWeightsWarning, match="RANDOM WEIGHTS") as announced:
+        a = VGGFeatures(("relu1_2",), weights=None)
+    assert len(announced) == 1 and "RANDOM WEIGHTS" not in capsys.readouterr().err  # said once, not twice
+    b = random_features(("relu1_2",))
     x = torch.rand(1, 3, 16, 16)
     assert torch.equal(a(x)["relu1_2"], b(x)["relu1_2"])
-    assert "RANDOM WEIGHTS" in capsys.readouterr().err
     assert "random" in repr(a)
+
+
+def test_in_a_notebook_the_random_weights_are_said_once_on_stdout(monkeypatch, capsys):
+    import warnings
+
+    from course_lib import config
+
+    monkeypatch.setattr(config, "in_notebook", lambda: True)
+    monkeypatch.setattr(vgg_weights, "in_notebook", lambda: True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        VGGFeatures(("relu1_2",), weights=None)
+    out = capsys.readouterr()
+    assert not [w for w in caught if issubclass(w.category, RandomWeightsWarning)]  # no red stderr box
+    assert out.out.count("RANDOM WEIGHTS") == 1 and "RANDOM WEIGHTS" not in out.err
 
 
 def save_as_torchvision_would(source, home):
@@ -188,11 +205,10 @@ def no_caffe(*_):
 def test_auto_falls_back_to_random_loudly(tmp_path, monkeypatch, offline, capsys):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.setattr(vgg_weights, "_caffe_vgg", no_caffe)
-    with pytest.warns(RandomWeightsWarning):
+    with pytest.warns(RandomWeightsWarning, match="RANDOM WEIGHTS"):
         net = VGGFeatures(("relu1_2",), weights="auto")
     assert net.weights_source.startswith("random")
-    err = capsys.readouterr().err
-    assert "ImageNet weights are unavailable" in err and "RANDOM WEIGHTS" in err
+    assert "ImageNet weights are unavailable" in capsys.readouterr().err
 
 
 def test_bad_local_weights_files_name_the_file(tmp_path):
