@@ -189,7 +189,7 @@ print(upsampler)
 # A short training loop: Adam, your per-pixel loss, a progress bar. It takes about 3,000 steps
 # (a few minutes on a CPU; `full` mode and the stored outputs run them) before the lesson below
 # holds: the network beats bicubic's PSNR, yet looks smoother than the original. `fast` mode
-# runs 500 steps, enough to see the loss fall; after so few the network may still be below
+# runs 200 steps, enough to see the loss fall; after so few the network may still be below
 # bicubic.
 
 # %%

@@ -60,9 +60,8 @@ from course_lib.architectures import build
 from course_lib.exercises import check
 from course_lib.gatys import stylize
 from course_lib.images import load_image, show_images
-from course_lib.hashing import source_sha256
 from course_lib.networks import ResidualBlock, ScaledTanh, conv
-from course_lib.objectives import FunctionObjective, PerceptualObjective, style_weights
+from course_lib.objectives import PerceptualObjective, style_weights
 from course_lib.plots import loss_curves
 from course_lib.vgg import loss_network
 
@@ -243,8 +242,9 @@ train_step = check("train_step", train_step, exercise=exercises.train_step_exerc
 # steps, and a progress bar. (The command `python -m course_lib train-style` builds the same run
 # with the same recipe, with the course's objective and its own step, which adds mixed
 # precision.) The run's folder is named by a hash of everything that defines it: change the
-# style image, a weight, or your code, and a new run starts; run the cell again unchanged and it
-# resumes (or reuses a finished run, and says so). Interrupting the kernel saves a checkpoint.
+# style image, a weight, your code or your network, and a new run starts; run the cell again
+# unchanged and it resumes (or reuses a finished run, and says so). Interrupting the kernel
+# saves a checkpoint.
 #
 # `fast` mode trains a handful of steps on small crops: enough to see the losses move, not to
 # learn a style. `full` mode (a GPU) trains 3,000 steps of 4 images at 256×256, about a tenth
@@ -256,12 +256,10 @@ train_step = check("train_step", train_step, exercise=exercises.train_step_exerc
 
 # %%
 hp = hparams.in_mode(hparams.STYLE.course, preset)
-objective = FunctionObjective(make_objective(loss_net, style_image, weights), style=data.images("styles")[0].name,
-                              weights=str(weights), network=source_sha256(transformation_layers))
-run = tasks.style(style_image, data.images("train"), hp, objective=objective, model=network, cache=True)
+run = tasks.style(style_image, data.images("train"), hp, objective=make_objective(loss_net, style_image, weights),
+                  model=network, cache=True)
 print(f"training for {hp.steps} steps at {hp.image_size}², batch {hp.batch_size}, in {run.folder().name}")
 history = run.train(device=device, step_fn=train_step)
-model = run.model
 
 # %% [markdown]
 # The losses over training (weighted, as they enter the total):
@@ -278,9 +276,9 @@ plt.show()
 
 # %%
 photo = load_image(data.images("content")[0], size=preset.image_size).to(device)
-model.eval()
+network.eval()
 with torch.no_grad():
-    feed_forward = model(photo)
+    feed_forward = network(photo)
 optimised, _ = stylize(photo, style_image, loss_net=loss_net, steps=preset.gatys_steps, weights=weights)
 show_images([photo.cpu(), style_image.cpu(), optimised.cpu(), feed_forward.cpu()],
             ["content", "style", f"Gatys, {preset.gatys_steps} L-BFGS steps", "feed-forward"], size=3)
@@ -288,21 +286,20 @@ plt.show()
 
 # %% [markdown]
 # ## How good is one pass? The paper's Fig. 5
-# For one test photo at three sizes, the value of eq. 5 during Gatys et al.'s L-BFGS
-# optimisation from noise, and a horizontal line at the value of the feed-forward network's
-# output for the same photo. The paper (at 256, 512 and 1024, averaged over 50 images) finds
+# For one test photo at three sizes (two in `fast` mode), the value of eq. 5 during Gatys et
+# al.'s L-BFGS optimisation from noise, and a horizontal line at the value of the feed-forward
+# network's output for the same photo. The paper (at 256, 512 and 1024, averaged over 50 images) finds
 # that one pass of its network is as good as about 50 to 100 L-BFGS iterations, at every size,
 # although the network was trained at 256 only.
 
 # %%
-sizes = (256, 512, 1024) if config.mode() != "fast" else (preset.image_size, 2 * preset.image_size,
-                                                          4 * preset.image_size)
+sizes = (256, 512, 1024) if config.mode() != "fast" else (preset.image_size, 2 * preset.image_size)
 fig, axes = plt.subplots(1, len(sizes), figsize=(4 * len(sizes), 3.2))
 for ax, size in zip(axes, sizes):
     test = load_image(data.images("content")[0], size=size).to(device)
     eq5 = PerceptualObjective(loss_net, style_image, weights)
     with torch.no_grad():
-        ours = eq5(model(test), eq5.targets(test))[0].item()
+        ours = eq5(network(test), eq5.targets(test))[0].item()
     _, history_gatys = stylize(test, style_image, loss_net=loss_net, steps=preset.gatys_steps, init="noise",
                                weights=weights, progress=False)
     loss_curves({"Gatys et al., L-BFGS": history_gatys}, title=f"{test.shape[-1]}×{test.shape[-2]}",
@@ -327,12 +324,17 @@ variants = {"course: instance norm, nearest + conv": course, "batch norm": repla
             "transposed convs": replace(course, upsampling="transpose"),
             "the paper: batch norm, transposed convs": paper,
             "content at relu3_3": replace(course, content_layer="relu3_3")}
-outputs = {}
-for name, hp in variants.items():
-    ablation = tasks.style(style_image, data.images("train"), hp, loss_net=loss_net, cache=True)
+ablations = {name: tasks.style(style_image, data.images("train"), hp, loss_net=loss_net, cache=True)
+             for name, hp in variants.items()}
+for ablation in ablations.values():
     ablation.train(device=device)
-    with torch.no_grad():
-        outputs[name] = ablation.model.eval()(photo)
+
+# %% [markdown]
+# The five networks on the test photo:
+
+# %%
+with torch.no_grad():
+    outputs = {name: ablation.model.eval()(photo) for name, ablation in ablations.items()}
 show_images([o.cpu() for o in outputs.values()], list(outputs), ncols=3, size=3.5)
 plt.show()
 
@@ -399,7 +401,7 @@ plt.show()
 
 # %%
 fast = config.mode() == "fast"
-rows = speed.table1(model, loss_net, device, sizes=(256,) if fast else (256, 512, 1024),
+rows = speed.table1(network, loss_net, device, sizes=(256,) if fast else (256, 512, 1024),
                     gatys_steps=1 if fast else 10, min_run_time=0.2 if fast else 2.0)
 display(Markdown(speed.markdown(rows, str(device))))
 

@@ -125,9 +125,10 @@ plt.show()
 # (and a feed-forward network would need training again for it). Luminance-only transfer
 # changes only the finished picture: any result, from Gatys or a trained network, can be
 # converted afterwards, at no cost. It keeps the photo's chroma exactly, including in places
-# where the painting's strokes would have changed the hue, so its colour distance is the
-# smallest; histogram matching keeps only the photo's colour statistics, not where each colour
-# sits.
+# where the painting's strokes would have changed the hue; but the light and dark are the
+# result's, and the RGB statistics count them too: with a painting that changes the tones a
+# lot (mosaic's dark grout) its distance stays near the plain result's (`benchmarks/RESULTS.md`).
+# Histogram matching keeps the photo's colour statistics overall, not where each colour sits.
 # <!-- END ANSWER -->
 
 # %% [markdown]
