@@ -41,6 +41,7 @@ def test_style_index_mix_and_strength():
         model(x, style=3)
 
 
+@pytest.mark.slow
 def test_train_and_stylize_several_styles_from_the_command_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COURSE_VGG_WEIGHTS", "caffe")
     rng = torch.Generator().manual_seed(0)

@@ -204,6 +204,7 @@ def test_shipped_pixel_models_beat_bicubic_on_set5(name, scale, bicubic):
     assert result["psnr"] >= bicubic + 0.5, result
 
 
+@pytest.mark.slow
 @needs_shared
 def test_feat_model_is_sharper_and_closer_in_features_than_pixel_model():
     """The paper's finding (§4.2) with its real loss network, on Set5 ×4: ℓ_feat costs PSNR but

@@ -251,6 +251,7 @@ def test_killed_run_resumes_exactly(images, tmp_path):
     assert [h["total"] for h in a["history"]] == pytest.approx([h["total"] for h in b["history"]], rel=1e-4)
 
 
+@pytest.mark.slow  # the developer tier keeps test_killed_run_resumes_exactly
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_sigterm_and_ctrl_c_save_a_checkpoint(images, tmp_path, signum, code):
     proc = cli(*train_args(images, tmp_path / "run", 10_000), start_new_session=True)
