@@ -4,6 +4,7 @@ the typed core of the library."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 from helpers import ROOT
 
@@ -16,7 +17,10 @@ def test_ruff_finds_nothing():
 
 
 def test_mypy_finds_nothing():
-    """The type check of the modules pyproject.toml's [tool.mypy] lists (no cache is written)."""
-    result = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", "/dev/null"], cwd=ROOT, capture_output=True,
+    """The type check of the modules pyproject.toml's [tool.mypy] lists. Its incremental cache
+    lives in the running environment (the venv, never the home folder or the checkout), so a
+    warm venv checks in seconds what a fresh one checks in half a minute."""
+    cache = Path(sys.prefix) / ".mypy_cache"
+    result = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(cache)], cwd=ROOT, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
