@@ -15,6 +15,7 @@ Super-Resolution", ECCV 2016. One small module per job:
 - :mod:`course_lib.files`: atomic file writes, the run-folder lock
 - :mod:`course_lib.gatys`: optimisation-based style transfer (the paper's baseline)
 - :mod:`course_lib.networks`: the image transformation networks (style, super-resolution), SRCNN
+- :mod:`course_lib.plain`: the same two networks in plain PyTorch layers (the exercises' answers)
 - :mod:`course_lib.architectures`: every network by name
 - :mod:`course_lib.translation`: notebook 6's networks, losses, objectives and data
 - :mod:`course_lib.tiling`: large images in blended tiles

@@ -222,24 +222,6 @@ class TransformerNet(nn.Module):
         return self.layers(pad_to_multiple(x, 4))[..., :h, :w]
 
 
-def plain_layers(width: int = STYLE.course.width, blocks: int = 5) -> nn.Sequential:
-    """The course's style network in plain PyTorch layers, as the supplementary table writes it
-    (c9s1-32, d64, d128, R128×5, u64, u32, c9s1-3, then the scaled tanh; each conv followed by
-    instance norm and a ReLU, every conv reflection-padded). :class:`TransformerNet`'s layers
-    compute the same function with the same weights, faster: ``GroupNorm(c, c)`` is instance
-    norm that keeps channels_last, :class:`NearestUpsampleConv` convolves at low resolution."""
-    c1, c2, c3 = width, 2 * width, 4 * width
-
-    def block(layer: nn.Module, channels: int) -> list[nn.Module]:
-        return [layer, nn.InstanceNorm2d(channels, affine=True), nn.ReLU()]
-
-    def up(c_in: int, c_out: int) -> nn.Sequential:
-        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv(c_in, c_out, 3))
-    return nn.Sequential(*block(conv(3, c1, 9), c1), *block(conv(c1, c2, 3, stride=2), c2),
-                         *block(conv(c2, c3, 3, stride=2), c3), *[ResidualBlock(c3) for _ in range(blocks)],
-                         *block(up(c3, c2), c2), *block(up(c2, c1), c1), conv(c1, 3, 9), ScaledTanh())
-
-
 class SuperResolutionNet(nn.Module):
     """The super-resolution network for factor ``scale`` (a power of two: 4 or 8 in the paper):
     input B×3×h×w in [0, 1], output B×3×(scale·h)×(scale·w).

@@ -173,10 +173,12 @@ def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "cou
 
 
 def super_resolution(images, hp: SuperResolutionParams = SUPER_RESOLUTION.course, *, variant: str = "course",
-                     loss_net: nn.Module | None = None, objective: Objective | Callable | None = None, cache: bool = False,
-                     seed: int = 0, given: dict | None = None) -> Run:
+                     loss_net: nn.Module | None = None, objective: Objective | Callable | None = None,
+                     model: nn.Module | None = None, cache: bool = False, seed: int = 0,
+                     given: dict | None = None) -> Run:
     """Super-resolution ×``hp.scale`` (§4.2) with ℓ_pixel or ℓ_feat, or SRCNN: HR crops of
-    ``images``, their LR inputs made by :class:`course_lib.sr.Degradation` (blur σ, bicubic)."""
+    ``images``, their LR inputs made by :class:`course_lib.sr.Degradation` (blur σ, bicubic).
+    ``objective``, ``model``: as for :func:`style` (a student's, used as they are)."""
     from .data import CropDataset
     from .sr import Degradation
 
@@ -202,8 +204,9 @@ def super_resolution(images, hp: SuperResolutionParams = SUPER_RESOLUTION.course
         objective = PerceptualObjective(loss_net if hp.loss == "feat" else None, weights=weights,
                                         content_layers=content_layers, input_transform=degradation)
     torch.manual_seed(seed)
-    model = build("srcnn", scale=hp.scale) if hp.arch == "srcnn" else \
-        build("sr", scale=hp.scale, upsampling=hp.upsampling, norm=hp.norm, residual=hp.residual)
+    if model is None:
+        model = build("srcnn", scale=hp.scale) if hp.arch == "srcnn" else \
+            build("sr", scale=hp.scale, upsampling=hp.upsampling, norm=hp.norm, residual=hp.residual)
     name = f"srcnn{hp.scale}" if hp.arch == "srcnn" else f"sr{hp.scale}-{hp.loss}"
     return Run(name, model, objective, dataset, degradation(first_example(dataset, seed).unsqueeze(0)), hp,
                seed, record(hp, variant, given))

@@ -158,7 +158,7 @@ def harness_exercises(vgg):
             "residual": exercises.residual_exercise(), "objective": exercises.training_objective_exercise(vgg),
             "train_step": exercises.train_step_exercise(), "degrade": exercises.degrade_exercise(),
             "sr_objective": exercises.sr_objective_exercise(vgg), "srcnn": exercises.srcnn_exercise(),
-            "transformation_layers": exercises.network_exercise()}
+            "transformation_layers": exercises.network_exercise(), "sr_layers": exercises.sr_network_exercise()}
 
 
 def test_harness_exercises_pass_their_references_and_catch_their_mistakes(random_vgg, capsys):
@@ -279,7 +279,8 @@ def test_a_wrong_answer_that_is_no_known_mistake_says_what_was_expected(capsys):
 
 
 def test_a_network_of_another_architecture_fails_naming_the_first_difference(capsys):
-    from course_lib.networks import conv, plain_layers
+    from course_lib.networks import conv
+    from course_lib.plain import plain_layers
 
     def first_conv_3x3(width=32, blocks=5):  # c3s1 instead of c9s1
         layers = plain_layers(width, blocks)
@@ -291,3 +292,18 @@ def test_a_network_of_another_architecture_fails_naming_the_first_difference(cap
     assert check("transformation_layers", lambda width=32, blocks=5: plain_layers(width, blocks - 1),
                  exercise=exercise) is exercise.reference
     assert "your network has 30 weight tensors" in capsys.readouterr().out  # a residual block missing
+
+
+def test_a_super_resolution_network_must_start_as_bicubic_and_have_log2_scale_stages(capsys):
+    from course_lib.plain import plain_sr_layers
+
+    def random_last_conv(scale=4, channels=64, blocks=4):
+        layers = plain_sr_layers(scale, channels, blocks)
+        torch.nn.init.normal_(layers[-1][1].weight)
+        return layers
+    exercise = exercises.sr_network_exercise()
+    assert check("sr_layers", random_last_conv, exercise=exercise) is exercise.reference
+    assert "the last convolution must start at zero" in capsys.readouterr().out
+    assert check("sr_layers", lambda scale=4, channels=64, blocks=4: plain_sr_layers(2 * scale, channels, blocks),
+                 exercise=exercise) is exercise.reference
+    assert "your network has 34 weight tensors (8,115 parameters), the table's 30" in capsys.readouterr().out

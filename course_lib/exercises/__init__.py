@@ -22,7 +22,7 @@ from .engine import EXERCISES, Exercise, check, loss_and_parts, register, relati
 from .gatys import closure_exercise, gatys_objective_exercise
 from .loss_network import caffe_preprocess
 from .style import network_exercise, residual_exercise, train_step_exercise, training_objective_exercise
-from .super_resolution import degrade_exercise, sr_objective_exercise, srcnn_exercise
+from .super_resolution import degrade_exercise, sr_network_exercise, sr_objective_exercise, srcnn_exercise
 
 for _catalogue in (per_pixel, loss_network, translation, beyond):
     EXERCISES.update(_catalogue.EXERCISES)
@@ -30,4 +30,4 @@ for _catalogue in (per_pixel, loss_network, translation, beyond):
 __all__ = ["MEAN_BGR", "EXERCISES", "Exercise", "check", "loss_and_parts", "register", "relative_error",
            "closure_exercise", "network_exercise", "gatys_objective_exercise", "caffe_preprocess", "residual_exercise",
            "train_step_exercise", "training_objective_exercise", "degrade_exercise", "sr_objective_exercise",
-           "srcnn_exercise"]
+           "srcnn_exercise", "sr_network_exercise"]

@@ -145,7 +145,8 @@ def _verdict(name: str, got, exercise: Exercise, outcome_of: Callable[[Callable]
                   f"expected {sorted(want)}. Using course_lib's version.")
         else:
             worst = max(want, key=lambda k: float(relative_error(torch.as_tensor(got[k]), torch.as_tensor(want[k]))))
-            print(f"{name}: FAIL, {worst!r} is {float(got[worst]):.6g} but expected {float(want[worst]):.6g} "
+            print(f"{name}: FAIL, {worst!r} is {float(_detached(got[worst])):.6g} but expected "
+                  f"{float(_detached(want[worst])):.6g} "
                   f"(relative error {float(relative_error(got[worst], want[worst])):.1e}). Using course_lib's version.")
         return False
     got_t, want_t = torch.as_tensor(got), torch.as_tensor(want)
@@ -196,6 +197,39 @@ def check(name: str, candidate: Fn, *inputs, exercise: Exercise | None = None) -
         return exercise.reference
     return candidate if _verdict(name, got, exercise, outcome_of) else exercise.reference
 
+
+
+def same_function(reference: torch.nn.Module, layers: torch.nn.Module, x: torch.Tensor, sizes: str) -> torch.Tensor:
+    """For an architecture exercise: ``layers``' output on ``x`` after every weight tensor was
+    copied from ``reference`` (plus a little noise, so that no zero or one hides a layer). Equal
+    outputs mean the same architecture computing the same function; different weight shapes are
+    named at the first that differs (``sizes`` says what the network was asked for)."""
+    wanted = [tuple(p.shape) for p in reference.parameters()]
+    given = [tuple(p.shape) for p in layers.parameters()]
+    if given != wanted:
+        first = next((i for i, (a, b) in enumerate(zip(given, wanted)) if a != b), min(len(given), len(wanted)))
+        def count(shapes: list[tuple[int, ...]]) -> int:
+            return sum(int(torch.Size(shape).numel()) for shape in shapes)
+        raise ValueError(f"{sizes} your network has {len(given)} weight tensors ({count(given):,} parameters), "
+                         f"the table's {len(wanted)} ({count(wanted):,}); the first that differs is number {first}: "
+                         f"yours {given[first] if first < len(given) else 'missing'}, expected "
+                         f"{wanted[first] if first < len(wanted) else 'none'}")
+    with torch.no_grad():
+        for mine, theirs in zip(layers.parameters(), reference.parameters()):
+            mine.copy_(theirs + 0.1 * torch.randn(theirs.shape, generator=gen(len(mine.shape))))
+    return layers.eval()(x).detach()
+
+
+def swapped(factory: Callable[..., torch.nn.Module], old: type, new: Callable[[torch.nn.Module], torch.nn.Module]):
+    """``factory`` with every ``old`` layer replaced by ``new(layer)``: a known architecture mistake."""
+    def make(*args, **kwargs):
+        layers = factory(*args, **kwargs)
+        for parent in layers.modules():
+            for name, child in parent.named_children():
+                if isinstance(child, old):
+                    setattr(parent, name, new(child))
+        return layers
+    return make
 
 
 def small_problem(seed: int = 0):

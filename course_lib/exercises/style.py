@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ..config import device_of
-from .engine import Exercise, features, gen, loss_and_parts
+from .engine import Exercise, features, gen, loss_and_parts, same_function, swapped
 
 
 def residual_exercise() -> Exercise:
@@ -25,38 +25,15 @@ def residual_exercise() -> Exercise:
 
 def network_exercise() -> Exercise:
     """``transformation_layers(width, blocks)`` → the style network in plain layers (notebook 4),
-    checked by copying the course's weights into it, tensor by tensor, and comparing outputs:
-    equal outputs mean the same architecture computing the same function."""
+    checked by :func:`~course_lib.exercises.engine.same_function` against the course's network."""
     from ..architectures import build
-    from ..networks import plain_layers
+    from ..plain import plain_layers
 
     def run(factory):
         torch.manual_seed(0)
-        reference = build("style", width=8, blocks=2).layers
-        layers = factory(width=8, blocks=2)
-        wanted = [tuple(p.shape) for p in reference.parameters()]
-        given = [tuple(p.shape) for p in layers.parameters()]
-        if given != wanted:
-            first = next((i for i, (a, b) in enumerate(zip(given, wanted)) if a != b), min(len(given), len(wanted)))
-            raise ValueError(f"with width 8 and 2 residual blocks your network has {len(given)} weight tensors "
-                             f"({sum(map(_numel, given)):,} parameters), the table's {len(wanted)} "
-                             f"({sum(map(_numel, wanted)):,}); the first that differs is number {first}: yours "
-                             f"{given[first] if first < len(given) else 'missing'}, expected "
-                             f"{wanted[first] if first < len(wanted) else 'none'}")
-        with torch.no_grad():
-            for mine, theirs in zip(layers.parameters(), reference.parameters()):
-                mine.copy_(theirs + 0.1 * torch.randn(theirs.shape, generator=gen(len(mine.shape))))
-        return layers.eval()(features(1, 3, 32, 32, seed=5)).detach()
+        return same_function(build("style", width=8, blocks=2).layers, factory(width=8, blocks=2),
+                             features(1, 3, 32, 32, seed=5), "with width 8 and 2 residual blocks")
 
-    def swapped(old: type, new):
-        def make(width, blocks):
-            layers = plain_layers(width, blocks)
-            for parent in layers.modules():
-                for name, child in parent.named_children():
-                    if isinstance(child, old):
-                        setattr(parent, name, new(child))
-            return layers
-        return make
     def unstrided(width, blocks):
         layers = plain_layers(width, blocks)
         for module in layers.modules():
@@ -64,19 +41,15 @@ def network_exercise() -> Exercise:
                 module.stride = (1, 1)
         return layers
     return Exercise(plain_layers, run=run, threshold=1e-4, mistakes=[
-        (swapped(nn.InstanceNorm2d, lambda m: nn.BatchNorm2d(m.num_features)),
+        (swapped(plain_layers, nn.InstanceNorm2d, lambda m: nn.BatchNorm2d(m.num_features)),
          "the course's network uses instance norm (nn.InstanceNorm2d(c, affine=True)), not batch norm"),
-        (swapped(nn.Upsample, lambda m: nn.Upsample(scale_factor=2, mode="bilinear")),
+        (swapped(plain_layers, nn.Upsample, lambda m: nn.Upsample(scale_factor=2, mode="bilinear")),
          "upsample with nearest-neighbour (mode='nearest'), then convolve: the course's u-layers"),
-        (swapped(nn.ReflectionPad2d, lambda m: nn.ZeroPad2d(m.padding)),
+        (swapped(plain_layers, nn.ReflectionPad2d, lambda m: nn.ZeroPad2d(m.padding)),
          "pad by reflection (the course's conv(...)), not with zeros: zeros darken the borders"),
         (unstrided, "d64 and d128 halve the image: their 3×3 convs have stride 2"),
         (lambda width, blocks: plain_layers(width, blocks)[:-1],
          "the output layer is missing: a scaled tanh, (tanh(x) + 1) / 2, maps the last conv into [0, 1]")])
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    return int(torch.Size(shape).numel())
 
 
 def training_objective_exercise(loss_net) -> Exercise:

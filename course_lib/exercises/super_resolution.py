@@ -1,11 +1,13 @@
-"""The exercises of notebook 5: the degradation, the ℓ_feat objective, SRCNN's forward pass."""
+"""The exercises of notebook 5: the degradation, SRCNN's forward pass, the network, the ℓ_feat
+objective."""
 
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from ..config import device_of
-from .engine import Exercise, features, gen, loss_and_parts
+from .engine import Exercise, features, gen, loss_and_parts, same_function, swapped
 
 
 def degrade_exercise() -> Exercise:
@@ -68,3 +70,41 @@ def srcnn_exercise() -> Exercise:
                                        "interpolation first, then apply the three convolutions"),
         (enlarge("nearest"), "enlarge with bicubic interpolation, as SRCNN does, not nearest neighbour"),
         (enlarge("bilinear"), "enlarge with bicubic interpolation, as SRCNN does, not bilinear")])
+
+
+def sr_network_exercise() -> Exercise:
+    """``sr_layers(scale, channels, blocks)`` → the super-resolution network in plain layers
+    (notebook 5), its last conv starting at zero; checked like notebook 4's network."""
+    from ..architectures import build
+    from ..networks import ResidualBlock, ScaledTanh
+    from ..plain import plain_sr_layers
+
+    def run(factory):
+        torch.manual_seed(0)
+        layers = factory(scale=4, channels=8, blocks=2)
+        last = [m for m in layers.modules() if isinstance(m, nn.Conv2d)][-1:]
+        if not last or last[0].weight.any() or (last[0].bias is not None and last[0].bias.any()):
+            raise ValueError("the last convolution must start at zero (torch.nn.init.zeros_ on its weight and "
+                             "bias): its output is added to the bicubic enlargement, so the untrained network is "
+                             "then exactly bicubic")
+        return same_function(build("sr", scale=4, channels=8, blocks=2).layers, layers,
+                             features(1, 3, 12, 12, seed=6), "at ×4 (log2 4 = 2 upsampling stages) with 8 channels and 2 residual blocks")
+
+    def transposed(scale, channels, blocks):
+        layers = plain_sr_layers(scale, channels, blocks)
+        for i, m in enumerate(layers):
+            if isinstance(m, nn.Sequential) and isinstance(m[0], nn.Upsample):
+                layers[i] = nn.ConvTranspose2d(channels, channels, 3, stride=2, padding=1, output_padding=1)
+        return layers
+    return Exercise(plain_sr_layers, run=run, threshold=1e-4, mistakes=[
+        (swapped(plain_sr_layers, nn.BatchNorm2d, lambda m: nn.InstanceNorm2d(m.num_features, affine=True)),
+         "super-resolution keeps the paper's batch norm (nn.BatchNorm2d; Question 2 below says why), not "
+         "instance norm"),
+        (swapped(plain_sr_layers, ResidualBlock, lambda m: ResidualBlock(m.body[0][1].in_channels)),
+         "the residual blocks need batch norm too: ResidualBlock(channels, \"batch\") (its default is notebook 4's "
+         "instance norm)"),
+        (transposed, "the course upsamples with nearest-neighbour, then a 3×3 conv (no checkerboard); the paper's "
+                     "stride-½ convolutions are what it replaces"),
+        (lambda scale, channels, blocks: nn.Sequential(*plain_sr_layers(scale, channels, blocks), ScaledTanh()),
+         "no scaled tanh at the end: the course's network adds its last conv's output to the bicubic "
+         "enlargement (the paper's network, without that skip, ends with the tanh)")])
