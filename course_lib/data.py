@@ -3,7 +3,8 @@
 1. ``COURSE_DATA`` (see :mod:`course_lib.config`): a folder with ``styles/ content/ train/
    sr/<set>/``. Nothing is downloaded.
 2. Otherwise the manifest (:mod:`course_lib.downloads`): files are downloaded into
-   :func:`course_lib.config.cache_dir`, resumed after an interruption and checked.
+   :func:`course_lib.config.cache_dir`, resumed after an interruption and checked (the
+   training photos: BSDS300's 200, 22 MB; COCO, the paper's, only on request).
 3. Offline, styles/content/train fall back to sample photos shipped by scikit-image and
    scikit-learn and to generated patterns, and the output says so. The content photos are held
    out of the training photos. Benchmark sets have no fallback: a PSNR on other images would

@@ -45,6 +45,7 @@ class Item:
     members: dict[str, str] = field(default_factory=dict)
     on_demand: bool = False
     size_hint: str = ""
+    note: str = ""  # what the course could not check itself (e.g. where a pinned SHA-256 came from)
 
 
 def manifest(path: Path | None = None) -> dict[str, Item]:

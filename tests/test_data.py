@@ -63,8 +63,7 @@ def test_offline_fallback_is_announced_and_loadable(cache, offline, capsys, kind
     assert "Using packaged sample images" in err
     assert len(found) >= 2 and all(p.is_relative_to(cache / "fallback") for p in found)
     assert load_image(found[0]).shape[1] == 3
-    if kind != "train":
-        assert "Download failed" in err  # it did try the manifest first
+    assert "Download failed" in err  # it did try the manifest first
 
 
 def test_samples_killed_part_way_are_repaired_by_the_next_run(tmp_path, capsys):

@@ -183,6 +183,18 @@ def test_same_name_in_two_folders_is_refused(tmp_path):
         downloads._extract(archive(tmp_path, "zip", files), {"train/": "train"}, tmp_path / "out")
 
 
+def test_the_default_training_photos_leave_out_the_sr_benchmark(tmp_path):
+    """BSDS300's archive holds its 200 training photos and its 100 test photos, which are BSD100,
+    the SR benchmark: the manifest's training set extracts the first only."""
+    item = downloads.manifest()["bsds300-train"]
+    assert item.kind == "train" and not item.on_demand and item.sha256
+    files = {"BSDS300/images/train/2092.jpg": image_bytes(1), "BSDS300/images/test/3096.jpg": image_bytes(2),
+             "BSDS300/iids_train.txt": b"2092\n"}
+    downloads._extract(archive(tmp_path, "tar", files), item.members, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file()) == ["2092.jpg"]
+    assert (tmp_path / "out" / "train" / "2092.jpg").is_file()
+
+
 def test_manifest_is_package_data_and_complete():
     items = downloads.manifest()
     assert {"styles", "content", "train", "sr", "translation"} <= {i.kind for i in items.values()}
