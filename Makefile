@@ -22,7 +22,7 @@ ifdef COURSE_CACHE
 export COURSE_CACHE := $(abspath $(COURSE_CACHE))
 endif
 
-.PHONY: lab test test-fast setup notebooks clean
+.PHONY: lab test test-fast setup notebooks colab-widgets clean
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(ROOT_ARG) $(LAB_ARGS)
@@ -55,6 +55,14 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -r requirements.txt
 	$(BIN)/python -m pip install --no-deps -e .
 	touch $(STAMP)
+
+# The widget panels against the ipywidgets Colab preinstalls (7.7.1; the course accepts it, so the
+# Colab set-up cell does not replace it): that version alone, ahead of the venv's, for the panel tests.
+COLAB_WIDGETS := $(VENV)/colab-ipywidgets
+colab-widgets: $(STAMP)
+	test -d $(COLAB_WIDGETS) || $(BIN)/python -m pip install -q --no-deps --target $(COLAB_WIDGETS) ipywidgets==7.7.1 ipython_genutils==0.2.0
+	PYTHONPATH=$(abspath $(COLAB_WIDGETS)) $(BIN)/python -c "import ipywidgets; assert ipywidgets.__version__ == '7.7.1'"
+	PYTHONPATH=$(abspath $(COLAB_WIDGETS)) $(BIN)/python -m pytest -p no:cacheprovider tests/test_widgets.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
