@@ -215,18 +215,18 @@ tv_loss = check("tv_loss", tv_loss)
 # activations; Fig. 4 uses it too.
 
 # %%
-def reconstruct(image: torch.Tensor, layer: str, loss_of_features) -> torch.Tensor:
-    """Optimise noise until ``loss_of_features(activations at layer)``, divided by its value at
-    the noise (so every layer, and every network's activation scale, starts at 1), + 1e-6·TV
-    is minimal."""
+def reconstruct(image: torch.Tensor, layer: str, loss_of_features, net: VGGFeatures = vgg) -> torch.Tensor:
+    """Optimise noise until ``loss_of_features(activations of net at layer)``, divided by its
+    value at the noise (so every layer, and every network's activation scale, starts at 1),
+    + 1e-6·TV is minimal."""
     noise = torch.rand(image.shape, generator=torch.Generator().manual_seed(0)).to(device)
     with torch.no_grad():
-        start = float(loss_of_features(vgg(noise, (layer,))[layer]))
+        start = float(loss_of_features(net(noise, (layer,))[layer]))
 
     def objective(candidate):
-        total = loss_of_features(vgg(candidate, (layer,))[layer]) / start + 1e-6 * tv_loss(candidate)
+        total = loss_of_features(net(candidate, (layer,))[layer]) / start + 1e-6 * tv_loss(candidate)
         return total, {}
-    return stylize(image, image, loss_net=vgg, objective=objective, steps=preset.gatys_steps,
+    return stylize(image, image, loss_net=net, objective=objective, steps=preset.gatys_steps,
                    init=noise, progress=False)[0]
 
 
@@ -246,8 +246,9 @@ plt.show()
 # texture and exact shape are lost: the network keeps what matters for recognising the image.
 # That is why a feature loss at a mid-level layer lets a network change the texture and colour
 # of an image (style transfer) or invent plausible detail (super-resolution) without being
-# punished. In `fast` mode the deep layers get too few steps to converge and look like noise;
-# `full` mode runs the paper's 500.
+# punished. The stored pictures ran 200 L-BFGS steps at 192² (the README names the command);
+# `fast` mode's 30 steps at 96² are too few for the deep layers, which then still look like
+# noise, and `full` mode runs the paper's 500 at 256².
 
 # %% [markdown]
 # ## What Gram matrices keep: style reconstruction (paper Fig. 4)
@@ -267,21 +268,44 @@ show_images([painting.cpu()] + [t.cpu() for t in textures.values()],
 plt.show()
 
 # %% [markdown]
+# ## The same with random weights
+# Is it the VGG *architecture* that keeps content and style, or what ImageNet taught it? Below,
+# the same reconstructions with a VGG-16 of the same layers and random weights (torchvision's
+# initialisation, never trained), beside the trained network's: the content at a shallow and a
+# deep layer (Fig. 3) and the style at relu3_3 (Fig. 4). Everything else is the same: your
+# losses, the same noise, the same optimiser and steps.
+
+# %%
+random_vgg = VGGFeatures(relus, weights="random").to(device)
+with torch.no_grad():
+    random_targets = random_vgg(photo, ("relu2_2", "relu4_3"))
+    random_grams = {"relu3_3": gram_matrix(random_vgg(painting, ("relu3_3",))["relu3_3"])}
+random_runs = {f"from {layer}": reconstruct(photo, layer, lambda f, t=random_targets[layer]: feature_loss(f, t),
+                                            net=random_vgg) for layer in ("relu2_2", "relu4_3")}
+random_runs["ℓ_style at relu3_3"] = reconstruct(
+    painting, "relu3_3", lambda f: style_loss({"relu3_3": f}, random_grams), net=random_vgg)
+trained_runs = {"from relu2_2": reconstructions["relu2_2"], "from relu4_3": reconstructions["relu4_3"],
+                "ℓ_style at relu3_3": textures["relu3_3"]}
+show_images([r.cpu() for r in trained_runs.values()] + [r.cpu() for r in random_runs.values()],
+            [f"{name}, trained" for name in trained_runs] + [f"{name}, random" for name in random_runs],
+            ncols=3, size=2.5)
+plt.show()
+
+# %% [markdown]
 # ### Question 2: what can a loss network with random weights capture, and what not?
-# The figures above use the paper's trained VGG-16 (the banner names it). Run them again with
-# `VGGFeatures(relus, weights="random")` in place of `vgg`: what survives with random weights,
-# and what only the trained network gives?
+# Compare the two rows above: what survives with random weights, and what only the trained
+# network gives?
 #
 # <!-- BEGIN ANSWER -->
 # A random convolutional network is still a bank of local filters followed by ReLUs and
 # pooling: its early layers respond to colour and local intensity patterns, so relu1_2/relu2_2
-# reconstructions recover the photo, and Gram matrices of random features still capture colour
-# statistics and fine texture (random-feature texture synthesis works surprisingly well for
-# small patterns). What it lacks is the *learned* hierarchy: deep trained features respond to
+# reconstructions recover the photo (the relu2_2 pair above is nearly identical), and Gram
+# matrices of random features still capture colour statistics: the random relu3_3 texture has
+# the painting's colours, in soft blobs without its strokes. What it lacks is the *learned* hierarchy: deep trained features respond to
 # object parts and shapes and are invariant to the irrelevant (colour shifts, small
-# deformations). So with random weights the deep reconstructions (relu4_3, relu5_x) are noise
-# or a faint outline instead of the recognisable structure of the paper's Fig. 3, and the deep
-# style layers add no large-scale strokes. Losses built on it are not perceptual: they do not
+# deformations). So with random weights the deep reconstructions are noise with a faint
+# outline (relu4_3 above) instead of the recognisable structure of the paper's Fig. 3, and the
+# style layers give colour but no strokes. Losses built on it are not perceptual: they do not
 # agree with what people see as similar.
 # <!-- END ANSWER -->
 

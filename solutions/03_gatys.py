@@ -249,11 +249,12 @@ plt.show()
 # <!-- BEGIN ANSWER -->
 # The content term asks for the relu2_2 activations of the photo, that is, its edges and
 # layout; the style term asks for the painting's feature co-occurrence statistics anywhere in
-# the image and is indifferent to layout. With a small ratio the photo barely changes (only the
-# colour statistics drift towards the painting's); as it grows, textures and strokes of the
-# painting appear while the outlines of the photo stay; at the largest ratio the content term
-# can no longer hold the structure and the image becomes a texture of the painting with faint
-# traces of the photo. Because the Gram matrices and the features have different scales, the
+# the image and is indifferent to layout. Along the sweep the painting's round strokes and
+# colours spread: at 1/100 of the default they already show in the flat, bright stone, where
+# new texture costs little content loss (flat areas have weak relu2_2 responses to keep); as the
+# ratio grows they cover the door and its colours move towards the painting's reds and blues;
+# at ×10 the arch is held only by its strongest edges, the last thing the content term gives
+# up. Because the Gram matrices and the features have different scales, the
 # useful range of λ_s/λ_c depends on the loss network (and differs between random and ImageNet
 # weights).
 # <!-- END ANSWER -->
