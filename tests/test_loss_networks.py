@@ -39,18 +39,20 @@ def test_efficientnet_gives_its_stages_and_stops_at_the_deepest_asked():
         EfficientNetFeatures(("relu2_2",))
 
 
-def test_swag_is_a_softmax_over_each_whole_map_and_ignores_the_networks_scale(random_vgg):
+def test_swag_is_a_softmax_over_each_channels_positions_and_ignores_the_networks_scale(random_vgg):
     images = torch.rand(2, 3, 32, 32)
-    smoothed = loss_networks.Smoothed(random_vgg)
+    smoothed = loss_networks.Smoothed(random_vgg, temperature=4.0)
     out = smoothed(images, ("relu1_2", "relu2_2"))
     for layer, a in out.items():
-        assert a.flatten(1).sum(dim=1) == pytest.approx([a[0].numel()] * 2, rel=1e-4)  # mean 1 per image
-        raw = random_vgg(images, (layer,))[layer].flatten(1)
-        expected = (raw / raw.std(dim=1, keepdim=True)).softmax(dim=1) * raw.shape[1]
-        torch.testing.assert_close(a.flatten(1), expected)
-    bigger = loss_networks.Smoothed(Scaled(random_vgg, 100.0))(images, ("relu2_2",))["relu2_2"]
+        positions = a.shape[-2] * a.shape[-1]
+        torch.testing.assert_close(a.flatten(2).mean(dim=2), torch.ones(a.shape[:2]))  # mean 1 per channel
+        raw = random_vgg(images, (layer,))[layer].flatten(2)
+        expected = (raw / (4.0 * raw.std(dim=2, keepdim=True).clamp_min(1e-12))).softmax(dim=2) * positions  # dead: flat
+        torch.testing.assert_close(a.flatten(2), expected)
+    bigger = loss_networks.Smoothed(Scaled(random_vgg, 100.0), temperature=4.0)(images, ("relu2_2",))["relu2_2"]
     torch.testing.assert_close(bigger, out["relu2_2"], rtol=1e-4, atol=1e-5)
-    assert "SWAG" in smoothed.identity and smoothed.layers == random_vgg.layers
+    assert "SWAG per channel, T=4·std" in smoothed.identity and smoothed.layers == random_vgg.layers
+    assert loss_networks.Smoothed(random_vgg).temperature == loss_networks.SWAG_TEMPERATURE
 
 
 def test_entropy_is_one_for_a_constant_map_and_near_zero_for_a_spike():
