@@ -154,9 +154,9 @@ def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "cou
     dataset = CropDataset(_images(images), crop=hp.image_size, resize=hp.image_size, cache=cache)
     objective = _wrapped(objective)
     if objective is None:
-        chosen, content_layers, style_layers = loss_networks.for_recipe(
+        make, content_layers, style_layers = loss_networks.for_recipe(
             hp.loss_network, hp.vgg_weights, hp.content_layer, STYLE.course.content_layer)
-        loss_net = loss_net or chosen or loss_network(weights=hp.vgg_weights, device="cpu")
+        loss_net = loss_net or (make() if make else loss_network(weights=hp.vgg_weights, device="cpu"))
         d = style_weights(loss_net)  # weights not given take the loss network's defaults
         weights = LossWeights(content=_given(hp.content_weight, d.content), style=_given(hp.style_weight, d.style),
                               tv=_given(hp.tv_weight, d.tv))
@@ -194,9 +194,10 @@ def super_resolution(images, hp: SuperResolutionParams = SUPER_RESOLUTION.course
     if objective is None:
         content_layers: tuple[str, ...] = ("relu2_2",)
         if hp.loss == "feat":
-            chosen, content_layers, _ = loss_networks.for_recipe(hp.loss_network, hp.vgg_weights, "relu2_2",
-                                                                 "relu2_2")
-            loss_net = loss_net or chosen or loss_network(content_layers, weights=hp.vgg_weights, device="cpu")
+            make, content_layers, _ = loss_networks.for_recipe(hp.loss_network, hp.vgg_weights, "relu2_2",
+                                                               "relu2_2")
+            loss_net = loss_net or (make() if make else loss_network(content_layers, weights=hp.vgg_weights,
+                                                                     device="cpu"))
         elif hp.loss_network is not None:
             raise ValueError(f"--loss-network {hp.loss_network} is for --loss feat (ℓ_pixel uses no loss network)")
         defaults = sr_weights(hp.loss, loss_net if hp.loss == "feat" else None)
