@@ -118,3 +118,19 @@ class TemporalObjective(Objective):
 
     def settings(self) -> dict:
         return {**self.base.settings(), "temporal_weight": self.weight}
+
+
+def side_by_side_gif(*sequences: torch.Tensor, fps: float = 8.0) -> bytes:
+    """An animated GIF (looping) of ``sequences`` (each T×3×H×W in [0, 1], the same T and H)
+    played side by side, left to right: to compare stylised videos in a notebook
+    (``IPython.display.Image(data=...)``). GIF keeps 256 colours per frame, enough to see flicker."""
+    import io
+
+    from PIL import Image
+
+    frames = torch.cat([s.detach().float().cpu().clamp(0, 1) for s in sequences], dim=-1)
+    pictures = [Image.fromarray(f.mul(255).round().byte().permute(1, 2, 0).numpy()) for f in frames]
+    out = io.BytesIO()
+    pictures[0].save(out, format="GIF", save_all=True, append_images=pictures[1:], duration=round(1000 / fps),
+                     loop=0)
+    return out.getvalue()
