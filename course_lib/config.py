@@ -171,6 +171,8 @@ class Preset:
     sr_steps: int  # super-resolution training iterations (paper: 200k)
     sr_sets: int  # how many benchmark sets notebook 5 scores (Set5, Set14, BSD100)
     pixel_steps: int  # notebook 1's ℓ_pixel upsampler (3,000 make it beat bicubic; fewer show the loop)
+    result_size: int  # notebook 3's main Gatys result, for two paintings (paper: 256)
+    result_steps: int  # its L-BFGS iterations (paper: 500)
 
 
 def _paper() -> Preset:
@@ -179,7 +181,8 @@ def _paper() -> Preset:
 
     style, sr = STYLE.paper, SUPER_RESOLUTION.paper
     return Preset(image_size=style.image_size, style_size=style.style_size, gatys_steps=500, train_steps=style.steps,
-                  batch_size=style.batch_size, sr_crop=sr.image_size, sr_steps=sr.steps, sr_sets=3, pixel_steps=3000)
+                  batch_size=style.batch_size, sr_crop=sr.image_size, sr_steps=sr.steps, sr_sets=3, pixel_steps=3000,
+                  result_size=style.image_size, result_steps=500)
 
 
 # fast: minutes on a CPU (tests, CI). full: the paper's sizes with schedules cut to fit about 20
@@ -188,9 +191,11 @@ def _paper() -> Preset:
 # on a GPU: for the command line's runs, or COURSE_MODE=paper where a notebook may run that long.
 PRESETS: dict[str, Preset] = {
     "fast": Preset(image_size=96, style_size=128, gatys_steps=30, train_steps=20,
-                   batch_size=2, sr_crop=96, sr_steps=20, sr_sets=1, pixel_steps=200),
+                   batch_size=2, sr_crop=96, sr_steps=20, sr_sets=1, pixel_steps=200, result_size=96,
+                   result_steps=30),
     "full": Preset(image_size=256, style_size=512, gatys_steps=500, train_steps=3000,
-                   batch_size=4, sr_crop=288, sr_steps=5000, sr_sets=3, pixel_steps=3000),
+                   batch_size=4, sr_crop=288, sr_steps=5000, sr_sets=3, pixel_steps=3000, result_size=256,
+                   result_steps=500),
     "paper": _paper(),
 }
 
