@@ -1,5 +1,6 @@
 """Video: sequences with known motion, warping along it, and the flicker measure."""
 
+import pytest
 import torch
 
 from course_lib import video
@@ -113,3 +114,64 @@ def test_the_shipped_temporal_model_flickers_at_least_30_percent_less():
         plain, steady = (video.warping_error(load_model(name)(frames), thetas)
                          for name in ("candy-video-plain", "candy-video"))
     assert steady <= 0.7 * plain, (steady, plain)
+
+
+def _clip(path, frames: torch.Tensor, rate: int = 8) -> None:
+    """Write ``frames`` (N×3×H×W in [0, 1], even sides) as an H.264 MP4, as a camera would."""
+    import av
+
+    with av.open(str(path), "w") as sink:
+        stream = sink.add_stream("libx264", rate=rate)
+        stream.height, stream.width = frames.shape[-2:]
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            rgb = frame.mul(255).round().byte().permute(1, 2, 0).numpy()
+            sink.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        sink.mux(stream.encode(None))
+
+
+def _decoded(path) -> tuple[torch.Tensor, object]:
+    import av
+
+    with av.open(str(path)) as source:
+        stream = source.streams.video[0]
+        frames = [torch.from_numpy(f.to_ndarray(format="rgb24")).permute(2, 0, 1).float() / 255
+                  for f in source.decode(stream)]
+        return torch.stack(frames), stream.average_rate
+
+
+def test_stylize_turns_a_video_file_into_a_stylised_video_frame_by_frame(tmp_path, capsys):
+    """``stylize --input clip.mp4``: every frame through the network, at the input's frame rate, in
+    an MP4 (odd sides cropped to even for H.264); each output frame is the network's output for
+    the decoded input frame (to the codec's loss)."""
+    pytest.importorskip("av")
+    from helpers import run_cli
+
+    from course_lib.checkpoints import load_model
+
+    _clip(tmp_path / "clip.mp4", video.sequence(_photo(), video.camera(5), 64)[:, :, :, :62])
+    code, out, err = run_cli(capsys, "stylize", "--model", "candy-video", "--input", tmp_path / "clip.mp4",
+                             "--output", tmp_path / "styled.mp4")
+    assert code == 0, err
+    assert "(5 frames)" in out
+    inputs, _ = _decoded(tmp_path / "clip.mp4")
+    outputs, rate = _decoded(tmp_path / "styled.mp4")
+    assert outputs.shape == (5, 3, 64, 62) and rate == 8
+    with torch.no_grad():
+        expected = load_model("candy-video")(inputs).clamp(0, 1)
+    assert (outputs - expected).abs().mean() < 0.04
+    assert (outputs - inputs).abs().mean() > 0.1  # stylised, not passed through
+
+
+def test_a_broken_video_is_named_and_leaves_no_output(tmp_path, capsys):
+    pytest.importorskip("av")
+    from helpers import run_cli
+
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    code, _, err = run_cli(capsys, "stylize", "--model", "candy-video", "--input", tmp_path / "broken.mp4",
+                           "--output", tmp_path / "out.mp4")
+    assert code == 1 and err.startswith(f"error: {tmp_path / 'broken.mp4'}: not a readable video")
+    code, _, err = run_cli(capsys, "stylize", "--model", "candy-video", "--input", tmp_path / "broken.mp4",
+                           "--output", tmp_path / "out.gif")
+    assert code == 1 and "a video is written as .mp4" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.mp4"]

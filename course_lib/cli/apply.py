@@ -16,6 +16,7 @@ from ..checkpoints import Checkpoint, load_model, resolve, shipped_names
 from ..config import say
 from ..data import list_images
 from ..hparams import SR_PERCEPTUAL_LAYERS
+from ..video_files import VIDEO_SUFFIXES
 from .options import Help, device, non_negative, positive, weight
 
 
@@ -154,6 +155,7 @@ def _stylize(args: argparse.Namespace) -> int:
     from ..images import load_image, save_image
     from ..networks import MIN_INPUT_SIDE, Styled
     from ..tiling import auto_tile, tiled
+    from ..video_files import is_video, map_video
 
     where = device(args)
     model = load_model(args.model, where, kinds=("style",))
@@ -168,19 +170,26 @@ def _stylize(args: argparse.Namespace) -> int:
         model = Styled(model, int(weights[0]) if len(weights) == 1 else weights, args.strength)
     elif args.style is not None or args.strength != 1.0:
         raise ValueError(f"{args.model} holds one style: --style and --strength are for networks of several")
-    pairs = _pairs(args.input, args.output, ".jpg", args.overwrite)
+    video = is_video(args.input)
+    pairs = _pairs(args.input, args.output, ".mp4" if video else ".jpg", args.overwrite)
     if args.export_onnx:  # refused before anything is written
         kept = {p.resolve() for p, _ in pairs} | {resolve(args.model).resolve()}
         if Path(args.export_onnx).exists() and Path(args.export_onnx).resolve() in kept and not args.overwrite:
             raise ValueError(f"--export-onnx {args.export_onnx} is an input or the model itself: it would be "
                              f"overwritten; choose another path")
 
-    def one(path_in: Path, path_out: Path) -> None:
-        image = load_image(path_in, max_size=args.max_size, min_side=MIN_INPUT_SIDE)
+    said: set[str] = set()
+
+    def once(line: str) -> None:  # a video's frames share one size: one line, not one a frame
+        if line not in said:
+            said.add(line)
+            say(line)
+
+    def stylise(image: torch.Tensor, label: str) -> torch.Tensor:
         h, w = image.shape[-2:]
         tile = args.tile or auto_tile(model, h, w, where)
         if tile and tile < max(h, w):
-            say(f"{path_in}: {w}×{h} in tiles of {tile}² (with seam blending)")
+            once(f"{label}: {w}×{h} in tiles of {tile}² (with seam blending)")
             output = tiled(model, image, tile)
         else:
             try:
@@ -188,13 +197,21 @@ def _stylize(args: argparse.Namespace) -> int:
                     output = model(image.to(where)).cpu()
             except torch.OutOfMemoryError:
                 tile = 1024
-                say(f"{path_in}: {w}×{h} does not fit in {where} memory; retrying in tiles of {tile}²")
+                once(f"{label}: {w}×{h} does not fit in {where} memory; retrying in tiles of {tile}²")
                 output = tiled(model, image, tile)
         if args.preserve_color:
             from ..color import preserve
 
             output = preserve(output.clamp(0, 1), image, args.preserve_color)
-        print(save_image(output, path_out))
+        return output
+
+    def one(path_in: Path, path_out: Path) -> None:
+        if video:
+            frames = map_video(path_in, path_out, lambda frame: stylise(frame, str(path_in)), args.max_size)
+            print(f"{path_out} ({frames} frames)")
+            return
+        image = load_image(path_in, max_size=args.max_size, min_side=MIN_INPUT_SIDE)
+        print(save_image(stylise(image, str(path_in)), path_out))
     _each(pairs, one)
     if args.export_onnx:
         from ..files import atomic_write
@@ -214,11 +231,12 @@ def _shipped(kinds: tuple[str, ...]) -> str:
     return ", ".join(shipped_names(kinds)) or "none yet"
 
 
-def _model_options(p: argparse.ArgumentParser, trained_by: str, kinds: tuple[str, ...]) -> None:
-    """The options of the commands that apply a trained network (stylize, upscale, translate)."""
+def _model_options(p: argparse.ArgumentParser, trained_by: str, kinds: tuple[str, ...], video: str = "") -> None:
+    """The options of the commands that apply a trained network (stylize, upscale, translate);
+    ``video``: what the command does with a video file, for --input's help."""
     p.add_argument("--model", required=True, help=f"checkpoint.pt written by {trained_by}, or the name of a "
                                                   f"shipped model: {_shipped(kinds)}")
-    p.add_argument("--input", required=True, help="an image, or a folder of images")
+    p.add_argument("--input", required=True, help="an image, or a folder of images" + video)
     p.add_argument("--output", required=True, help="output image (or folder, for a folder input)")
     p.add_argument("--overwrite", action="store_true", help="allow writing over input files")
     p.add_argument("--device", default=None, help="cuda, mps or cpu")
@@ -270,7 +288,9 @@ def register(commands) -> None:
 
     st = commands.add_parser("stylize", formatter_class=Help,
                              help="apply a trained style network to an image or a folder")
-    _model_options(st, "train-style", ("style",))
+    _model_options(st, "train-style", ("style",),
+                   video=f", or a video file ({', '.join(VIDEO_SUFFIXES)}; needs PyAV: pip install av), "
+                         f"stylised frame by frame into an .mp4")
     st.add_argument("--max-size", type=positive, default=None, help="shrink (never enlarge) the longer side to this")
     st.add_argument("--tile", type=positive, default=None,
                     help="process in tiles of this side (automatic when the image would not fit in memory)")
