@@ -195,6 +195,10 @@ display(Image(data=video.side_by_side_gif(frames, *stylised.values(), fps=4)))
 # round red shapes on the door: without the term they change colour, appear and vanish from one
 # frame to the next; with it they keep their place and colour as the camera moves. On four held-out photos at 256² the term cuts the warping
 # error by about two thirds at no cost in style loss (RESULTS.md, *Video without flicker*).
+#
+# Your own clip goes through the same network on the command line, frame by frame:
+# `python -m course_lib stylize --model candy-video --input clip.mp4 --output styled.mp4`
+# (any video FFmpeg reads; the sound is not copied).
 
 # %% [markdown]
 # ## 4. Which networks perceive?
