@@ -72,6 +72,11 @@ class TranslationWeights:
 
 PIX2PIX_WEIGHTS = TranslationWeights()
 PIX2PIX_HD_WEIGHTS = TranslationWeights(feature_matching=10.0, vgg=10.0)
+# λ_VGG is given in pix2pixHD's units (10, as its λ_FM); the loss network's family scales it. The
+# Caffe network's activations are far larger: with 5e-6, on pix2pix-edges' outputs for eight 64²
+# training crops the VGG term (7.4e4 × 5e-5 = 3.7) equals the FM term of pix2pix-edges-hd's
+# discriminator (3.7), as pix2pixHD's equal λ intend (2026-12-04; benchmarks/RESULTS.md).
+TRANSLATION_VGG_SCALE = {"caffe": 5e-6, "imagenet": 1.0}
 
 
 def _by_family(table: dict, part: str) -> str:
@@ -168,7 +173,8 @@ class Pix2PixParams(Schedule):
     gan: float = option(PIX2PIX_WEIGHTS.gan, "λ_GAN; 0 trains with L1 alone", "weight")
     feature_matching: float = option(PIX2PIX_WEIGHTS.feature_matching,
                                      "λ_FM, pix2pixHD's feature matching (pix2pixHD: 10)", "weight")
-    vgg: float = option(PIX2PIX_WEIGHTS.vgg, "λ_VGG, pix2pixHD's VGG loss (pix2pixHD: 10)", "weight")
+    vgg: float = option(PIX2PIX_WEIGHTS.vgg, "λ_VGG, pix2pixHD's VGG loss (pix2pixHD: 10; scaled by the loss "
+                                             f"network's family: {TRANSLATION_VGG_SCALE})", "weight")
     gan_mode: str = option("vanilla", "cross-entropy (pix2pix) or least squares", choices=GAN_MODES)
     scales: int = option(1, "discriminators at 1, 1/2, 1/4 ... resolution (pix2pixHD: 3)", "positive")
     width: int = option(64, "U-Net's first channels", "positive")

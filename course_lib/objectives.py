@@ -25,7 +25,7 @@ from torch import nn
 
 from .config import device_of
 from .hashing import function_sha256, tensor_sha256
-from .hparams import SR_WEIGHTS, STYLE_WEIGHTS, LossWeights
+from .hparams import SR_WEIGHTS, STYLE_WEIGHTS, TRANSLATION_VGG_SCALE, LossWeights
 from .losses import feature_loss, gram_matrix, pixel_loss, style_loss, tv_loss
 from .vgg import CONTENT_LAYERS, STYLE_LAYERS
 
@@ -42,6 +42,12 @@ def style_weights(loss_net: nn.Module | str | None) -> LossWeights:
     calibrated to it when it comes from :mod:`course_lib.loss_networks`, else its family's."""
     calibrated = getattr(loss_net, "style_weights", None)
     return calibrated if isinstance(calibrated, LossWeights) else STYLE_WEIGHTS[_family(loss_net)]
+
+
+def translation_vgg_scale(loss_net: nn.Module | str | None) -> float:
+    """What pix2pixHD's λ_VGG is multiplied by for ``loss_net``'s family (see
+    :data:`course_lib.hparams.TRANSLATION_VGG_SCALE`)."""
+    return TRANSLATION_VGG_SCALE[_family(loss_net)]
 
 
 def sr_weights(loss: str, loss_net: nn.Module | str | None = None) -> LossWeights:

@@ -4,11 +4,12 @@ answers, the datasets, and both GANs trained by the course's one loop."""
 import numpy as np
 import pytest
 import torch
+from helpers import SHARED, needs_shared
 from PIL import Image
 
 from course_lib.architectures import build
 from course_lib.checkpoints import read as load_checkpoint
-from course_lib.hparams import TranslationWeights
+from course_lib.hparams import PIX2PIX_HD_WEIGHTS, TranslationWeights
 from course_lib.networks import TransformerNet
 from course_lib.runs import TrainConfig
 from course_lib.train import train
@@ -154,6 +155,33 @@ def test_pix2pix_trains_in_the_one_loop(photos, tmp_path, hd_vgg, weights):
     assert ("G_VGG" in keys) == bool(weights.vgg) and ("G_FM" in keys) == bool(weights.feature_matching)
     state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
     assert set(state["optimizers"]) == {"discriminator", "generator"} and state["step"] == 4
+
+
+@needs_shared
+def test_the_vgg_term_with_the_papers_network_weighs_as_much_as_feature_matching():
+    """pix2pixHD's λ_VGG = λ_FM = 10 weigh its two perceptual terms alike; with the Caffe
+    network, whose activations are ~10⁴× larger, hparams.TRANSLATION_VGG_SCALE keeps them so:
+    on the shipped pix2pix model's outputs for training crops, the VGG term is within 2× of the
+    FM term of the shipped -hd model's discriminator (calibrated on eight crops: equal)."""
+    from course_lib.checkpoints import load_model
+    from course_lib.images import load_image, resize
+    from course_lib.translation import HD_LAYERS, make_input
+    from course_lib.translation.losses import feature_matching_loss
+    from course_lib.vgg import VGGFeatures
+
+    crops = [resize(load_image(p), 128, "bicubic", which="shorter")[..., 32:96, 32:96]
+             for p in sorted((SHARED / "train").glob("*.jpg"))[8:16]]
+    y = torch.cat(crops)
+    x = torch.stack([make_input(photo, "edges") for photo in y])
+    objective = Pix2PixObjective(PIX2PIX_HD_WEIGHTS, loss_net=VGGFeatures(tuple(HD_LAYERS), weights="caffe"))
+    assert objective.settings()["vgg_scale"] == 5e-6
+    discriminator = load_model("pix2pix-edges-hd").float().discriminator
+    with torch.no_grad():
+        fake = load_model("pix2pix-edges").float().generator(x)
+        vgg = objective.perceptual(fake, objective.perceptual.targets(y))[0]
+        real, generated = (discriminator(torch.cat([x, image], 1)) for image in (y, fake))
+        fm = 10 * sum(feature_matching_loss(r, g) for (_, r), (_, g) in zip(real, generated)) / len(real)
+    assert 0.5 < vgg / fm < 2, (vgg, fm)
 
 
 def test_cyclegan_trains_in_the_one_loop(photos, tmp_path):

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from ..hashing import function_sha256
 from ..hparams import CYCLEGAN, GAN_MODES, PIX2PIX, PIX2PIX_HD_WEIGHTS, PIX2PIX_WEIGHTS, TranslationWeights
-from ..objectives import LossWeights, Objective, Parts, PerceptualObjective
+from ..objectives import LossWeights, Objective, Parts, PerceptualObjective, translation_vgg_scale
 from ..vgg import VGGFeatures
 from .losses import cycle_loss, discriminator_loss, feature_matching_loss, gan_loss, generator_loss, identity_loss
 from .networks import CycleGAN, Pix2Pix
@@ -39,11 +39,13 @@ class Pix2PixObjective(Objective):
         # a student's own losses for one discriminator: generator_fn(prediction on the fake pair,
         # fake, target, weights) → (loss, parts); discriminator_fn(prediction real, prediction fake) → loss
         self.generator_fn, self.discriminator_fn = generator_fn, discriminator_fn
-        self.perceptual = None
+        self.perceptual, self.vgg_scale = None, 1.0
         if weights.vgg:
             if loss_net is None:
                 raise ValueError("the VGG term needs a loss network; pass loss_net=")
-            self.perceptual = PerceptualObjective(loss_net, weights=LossWeights(content=weights.vgg, style=0, tv=0),
+            self.vgg_scale = translation_vgg_scale(loss_net)
+            self.perceptual = PerceptualObjective(loss_net, weights=LossWeights(content=weights.vgg * self.vgg_scale,
+                                                                               style=0, tv=0),
                                                   content_layers=tuple(HD_LAYERS), content_layer_weights=HD_LAYERS)
 
     @property
@@ -95,9 +97,10 @@ class Pix2PixObjective(Objective):
         yield ("generator", *self.generator_loss(model, x, y, fake))
 
     def settings(self) -> dict:
+        scaled = {"vgg_scale": self.vgg_scale} if self.vgg_scale != 1.0 else {}  # (runs before it keep their key)
         return {"objective": "pix2pix", "weights": asdict(self.weights), "mode": self.mode,
                 "loss_net": None if self.perceptual is None else self.perceptual.loss_net.identity,
-                "own_losses": [function_sha256(f) for f in (self.generator_fn, self.discriminator_fn) if f]}
+                "own_losses": [function_sha256(f) for f in (self.generator_fn, self.discriminator_fn) if f], **scaled}
 
 
 class CycleGANObjective(Objective):
