@@ -101,10 +101,20 @@ class Checkpoint:
         return self.state["model_config"].get("kind")
 
     @property
+    def fingerprint(self) -> dict:
+        """What the run trained on (data, model, objective, loop): a checkpoint's own, or a shipped
+        model's record's."""
+        return self.state.get("fingerprint") or self.state.get("training", {}).get("fingerprint") or {}
+
+    @property
+    def steps(self) -> int:
+        """Training steps behind the weights: a checkpoint's step, or a shipped model's total."""
+        return self.state["step"] if "step" in self.state else self.training_record()["total_steps"]
+
+    @property
     def data(self) -> dict:
-        """The training data's settings: a checkpoint's fingerprint, or a shipped model's record."""
-        fingerprint = self.state.get("fingerprint") or self.state.get("training", {}).get("fingerprint") or {}
-        return fingerprint.get("data", {})
+        """The training data's settings (see :attr:`fingerprint`)."""
+        return self.fingerprint.get("data", {})
 
     @property
     def task(self) -> str | None:
