@@ -168,13 +168,15 @@ SHIPPED_SR = {"sr4-pixel": 4, "sr8-pixel": 8, "srcnn4": 4, "srcnn8": 8, "sr4-fea
 
 
 def test_shipped_models_load_by_name_with_their_training_record():
-    from course_lib.checkpoints import load_model, shipped_models, training_record
+    from course_lib.checkpoints import Checkpoint, load_model, shipped_models, training_record
 
     assert set(SHIPPED_SR) <= set(shipped_models())
     for name, scale in SHIPPED_SR.items():
         model = load_model(name)
         assert model.scale == scale and not model.training
         record = training_record(name)
+        stored = Checkpoint(name)
+        assert stored.steps == record["total_steps"] and stored.fingerprint == record["fingerprint"]
         assert record["steps"] > 0 and "train-sr" in record["command"] and record["device"]
         if "--init" in record["command"]:  # fine-tuned: the run it started from is recorded and counted
             assert record["total_steps"] == record["init"]["steps"] + record["steps"] > record["steps"]

@@ -8,6 +8,7 @@ from helpers import SHARED, needs_shared
 from PIL import Image
 
 from course_lib.architectures import build
+from course_lib.checkpoints import Checkpoint
 from course_lib.checkpoints import read as load_checkpoint
 from course_lib.hparams import PIX2PIX_HD_WEIGHTS, TranslationWeights
 from course_lib.networks import TransformerNet
@@ -155,6 +156,8 @@ def test_pix2pix_trains_in_the_one_loop(photos, tmp_path, hd_vgg, weights):
     assert ("G_VGG" in keys) == bool(weights.vgg) and ("G_FM" in keys) == bool(weights.feature_matching)
     state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
     assert set(state["optimizers"]) == {"discriminator", "generator"} and state["step"] == 4
+    stored = Checkpoint(tmp_path / "run" / "checkpoint.pt")  # a run's checkpoint reads as a shipped model does
+    assert stored.steps == 4 and stored.fingerprint["objective"] == objective.settings()
 
 
 @needs_shared
