@@ -74,8 +74,8 @@ PIX2PIX_WEIGHTS = TranslationWeights()
 PIX2PIX_HD_WEIGHTS = TranslationWeights(feature_matching=10.0, vgg=10.0)
 # λ_VGG is given in pix2pixHD's units (10, as its λ_FM); the loss network's family scales it. The
 # Caffe network's activations are far larger: with 5e-6, on pix2pix-edges' outputs for eight 64²
-# training crops the VGG term (7.4e4 × 5e-5 = 3.7) equals the FM term of pix2pix-edges-hd's
-# discriminator (3.7), as pix2pixHD's equal λ intend (2026-12-04; benchmarks/RESULTS.md).
+# training crops the VGG term (7.4e4 × 5e-5 = 3.7) equals the FM term of the random-VGG
+# pix2pix-edges-hd's discriminator (3.7), as pix2pixHD's equal λ intend (2026-12-04; benchmarks/RESULTS.md).
 TRANSLATION_VGG_SCALE = {"caffe": 5e-6, "imagenet": 1.0}
 
 

@@ -165,7 +165,9 @@ def test_the_vgg_term_with_the_papers_network_weighs_as_much_as_feature_matching
     """pix2pixHD's λ_VGG = λ_FM = 10 weigh its two perceptual terms alike; with the Caffe
     network, whose activations are ~10⁴× larger, hparams.TRANSLATION_VGG_SCALE keeps them so:
     on the shipped pix2pix model's outputs for training crops, the VGG term is within 2× of the
-    FM term of the shipped -hd model's discriminator (calibrated on eight crops: equal)."""
+    FM term of the shipped -hd model's discriminator (calibrated on eight other crops with the
+    random-VGG -hd model's discriminator, before the retraining: equal; the retrained one's
+    keeps it within 2×)."""
     from course_lib.checkpoints import load_model
     from course_lib.images import load_image, resize
     from course_lib.translation import HD_LAYERS, make_input

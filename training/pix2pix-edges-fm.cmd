@@ -1,1 +1,0 @@
-OMP_NUM_THREADS=1 COURSE_CACHE=/tmp/cc nice -n 19 .venv/bin/python -m course_lib train-pix2pix --data ../shared/data/train --task edges --resize 128 --image-size 64 --batch-size 4 --width 16 --depth 5 --d-width 16 --steps 10000 --workers 0 --cache-images --checkpoint-every 250 --sample-every 100000 --feature-matching 10 --scales 2 --vgg 0 --out training/pix2pix-edges-fm
