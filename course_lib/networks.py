@@ -128,6 +128,21 @@ class ConditionalInstanceNorm(nn.Module):
         return self.norm(x) * gamma[:, :, None, None] + beta[:, :, None, None]
 
 
+def one_style_to_many(weights: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """A one-style network's ``weights`` made to fit ``model``, a network of several styles with
+    the same layout: every style's (γ, β) starts as the one style's instance-norm (γ, β), so each
+    style begins as that network and differs from it only where the styles' (γ, β) go apart
+    (Dumoulin et al. 2017, §3: the styles live in the normalisation parameters, the convolutions
+    are shared). Weights that already fit ``model`` are returned as they are."""
+    out = dict(weights)
+    for name, module in model.named_modules():
+        if isinstance(module, ConditionalInstanceNorm) and f"{name}.weight" in out:
+            styles = module.gamma.shape[0]
+            out[f"{name}.gamma"] = out.pop(f"{name}.weight").expand(styles, -1).clone()
+            out[f"{name}.beta"] = out.pop(f"{name}.bias").expand(styles, -1).clone()
+    return out
+
+
 def norm_layer(norm: str, channels: int, styles: int = 1) -> nn.Module:
     """The normalisation layer ``norm`` over ``channels`` (conditional, for several ``styles``)."""
     if norm not in NORMS:

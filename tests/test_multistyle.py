@@ -6,7 +6,9 @@ import torch
 from helpers import run_cli
 from PIL import Image
 
+from course_lib import checkpoints
 from course_lib.architectures import build
+from course_lib.cli.training import _initialise
 from course_lib.networks import ConditionalInstanceNorm
 
 
@@ -39,6 +41,26 @@ def test_style_index_mix_and_strength():
         model(x)
     with pytest.raises(ValueError, match="index in 0..2"):
         model(x, style=3)
+
+
+def test_a_one_style_network_starts_every_style_of_a_network_of_several(tmp_path):
+    """``train-style --styles … --init candy``: each style starts as the one-style network."""
+    torch.manual_seed(0)
+    single = build("style", width=8).eval()
+    for m in single.modules():
+        if isinstance(m, torch.nn.GroupNorm):
+            torch.nn.init.normal_(m.weight, 1, 0.5)
+            torch.nn.init.normal_(m.bias, 0, 0.5)
+    checkpoints.save(tmp_path / "one.pt", single, single.config, training={"steps": 7})
+    multi = build("style", width=8, styles=3).eval()
+    record = _initialise(multi, tmp_path / "one.pt")
+    assert record["init"]["step"] == 7
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        for style in range(3):
+            assert torch.allclose(multi(x, style=style), single(x), atol=1e-6)
+    with pytest.raises(ValueError, match="one.pt: its weights do not fit"):
+        _initialise(build("style", width=16, styles=3), tmp_path / "one.pt")
 
 
 @pytest.mark.slow

@@ -16,13 +16,17 @@ from .options import Help, add_hparams, device, hparams_of, loop_options, positi
 
 def _initialise(model, source: str) -> dict:
     """``--init``: start ``model`` from the weights of a checkpoint or a shipped model (to
-    fine-tune it, e.g. at a lower learning rate). Returns what the run's fingerprint records."""
+    fine-tune it, e.g. at a lower learning rate). A one-style network can start a network of
+    several styles (``--styles``): each style starts as it (:func:`networks.one_style_to_many`).
+    Returns what the run's fingerprint records."""
     from ..checkpoints import Checkpoint, load_weights
     from ..hashing import weights_sha256
+    from ..networks import one_style_to_many
 
     start = Checkpoint(source)
     weights = start.state["model"]
-    load_weights(model, weights, start.path, "this network (give the network options it was trained with)")
+    load_weights(model, one_style_to_many(weights, model), start.path,
+                 "this network (give the network options it was trained with)")
     return {"init": {"from": start.path.name, "step": start.state.get("step", start.state.get("training", {})
                                                                          .get("steps")),
                      "weights_sha256": weights_sha256(weights)}}
