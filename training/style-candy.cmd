@@ -1,1 +1,0 @@
-OMP_NUM_THREADS=1 COURSE_CACHE=/tmp/cc nice -n 19 .venv/bin/python -m course_lib train-style --style ../shared/data/styles/candy.jpg --data ../shared/data/train --out training/style-candy --steps 6000 --vgg-weights caffe --checkpoint-every 100 --sample-every 500 --workers 0 --cache-images
