@@ -112,6 +112,13 @@ class Checkpoint:
         return self.state["step"] if "step" in self.state else self.training_record()["total_steps"]
 
     @property
+    def style_names(self) -> list[str]:
+        """A network of several styles: its styles' names in index order (the style images' file
+        names, as ``train-style --styles`` recorded them; [] where none were recorded)."""
+        hyper = self.state.get("hyper_parameters") or self.state.get("training", {}).get("hyper_parameters") or {}
+        return list(hyper.get("styles", []))
+
+    @property
     def data(self) -> dict:
         """The training data's settings (see :attr:`fingerprint`)."""
         return self.fingerprint.get("data", {})

@@ -150,6 +150,7 @@ def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "cou
     if len(styles) > 1 and hp.norm != "instance":
         raise ValueError(f"{hp.norm} norm cannot hold several styles (conditional instance norm does): use "
                          f"instance norm (drop --paper)")
+    names = [f"style {i}" if isinstance(s, torch.Tensor) else Path(s).stem for i, s in enumerate(styles)]
     styles = [s if isinstance(s, torch.Tensor) else load_image(s, size=hp.style_size) for s in styles]
     dataset = CropDataset(_images(images), crop=hp.image_size, resize=hp.image_size, cache=cache)
     objective = _wrapped(objective)
@@ -169,7 +170,7 @@ def style(styles, images, hp: StyleParams = STYLE.course, *, variant: str = "cou
     if model is None:
         model = build("style", width=hp.width, styles=len(styles), norm=hp.norm, upsampling=hp.upsampling)
     return Run("style", model, objective, dataset, first_example(dataset, seed).unsqueeze(0), hp,
-               seed, record(hp, variant, given))
+               seed, {**record(hp, variant, given), **({"styles": names} if len(styles) > 1 else {})})
 
 
 def super_resolution(images, hp: SuperResolutionParams = SUPER_RESOLUTION.course, *, variant: str = "course",

@@ -83,4 +83,13 @@ def test_train_and_stylize_several_styles_from_the_command_line(tmp_path, capsys
                                tmp_path / f"out{style}.png", "--style", style, "--strength", "0.7")
         assert code == 0, err
     code, _, err = run_cli(capsys, "stylize", "--model", model, "--input", photo, "--output", tmp_path / "o.png")
-    assert code == 1 and "holds 3 styles: pick one with --style 0..2" in err
+    assert code == 1 and "holds 3 styles: pick one with --style 0..2 or a name (s0, s1, s2)" in err
+    code, _, err = run_cli(capsys, "stylize", "--model", model, "--input", photo, "--output", tmp_path / "s2.png",
+                           "--style", "s2")  # by its style image's name
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "stylize", "--model", model, "--input", photo, "--output", tmp_path / "2.png",
+                           "--style", "2")
+    assert Image.open(tmp_path / "s2.png").tobytes() == Image.open(tmp_path / "2.png").tobytes()
+    code, _, err = run_cli(capsys, "stylize", "--model", model, "--input", photo, "--output", tmp_path / "x.png",
+                           "--style", "candy")
+    assert code == 1 and "--style candy: an index 0..2, a name (s0, s1, s2), or 3 weights" in err

@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     state = checkpoints.read(args.checkpoint)
     record = {"steps": state["step"], "seconds": round(state["seconds"]), "device": args.device,
               "command": args.command, "train_config": state.get("train_config"),
-              "fingerprint": state.get("fingerprint"), "torch": str(torch.__version__)}
+              "fingerprint": state.get("fingerprint"), "hyper_parameters": state.get("hyper_parameters"),
+              "torch": str(torch.__version__)}
     if args.init_checkpoint:
         first = checkpoints.read(args.init_checkpoint)
         record["init"] = {"steps": first["step"], "seconds": round(first["seconds"]),

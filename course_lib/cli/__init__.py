@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import say
-from . import apply, info, training
+from . import apply, evaluate, info, training
 from .options import Parser
 
 
@@ -18,7 +18,7 @@ def parser() -> argparse.ArgumentParser:
     """The command line: one sub-command per job, each module registering its own."""
     top = Parser(prog="python -m course_lib", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = top.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for group in (info, training, apply):
+    for group in (info, training, apply, evaluate):
         group.register(commands)
     return top
 

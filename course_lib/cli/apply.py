@@ -1,21 +1,18 @@
-"""The commands that apply a trained network: ``stylize``, ``upscale``, ``translate`` and
-``eval-sr``. Each takes an image or a folder (a batch skips what it cannot read, names it, and
+"""The commands that apply a trained network: ``stylize``, ``upscale`` and ``translate``
+(``eval-sr``, which scores one: :mod:`.evaluate`). Each takes an image or a folder (a batch skips what it cannot read, names it, and
 still writes the rest) and a ``--model``: a checkpoint or a shipped model's name."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .. import data
 from ..checkpoints import Checkpoint, load_model, resolve, shipped_names
 from ..config import say
 from ..data import list_images
-from ..hparams import SR_PERCEPTUAL_LAYERS
 from ..video_files import VIDEO_SUFFIXES
 from .options import Help, device, non_negative, positive, weight
 
@@ -119,36 +116,20 @@ def _upscale(args: argparse.Namespace) -> int:
     return _each(_pairs(args.input, args.output, ".png", args.overwrite), one)
 
 
-def _eval_sr(args: argparse.Namespace) -> int:
-    from ..sr import evaluate
-    from ..vgg import loss_network
-
-    model = None if args.model == "bicubic" else load_model(args.model, device(args), kinds=("sr", "srcnn"))
-    if model is not None and model.scale != args.scale:
-        raise ValueError(f"{args.model} upscales ×{model.scale}, not ×{args.scale}")
-    folders = [Path(f) for f in args.sets] if args.sets else list(data.sr_sets().values())
-    names = [folder.name for folder in folders]
-    clashes = sorted({str(f) for f in folders if names.count(f.name) > 1})
-    if clashes:
-        raise ValueError(f"--sets {' '.join(clashes)}: the results are keyed by folder name, and these share one; "
-                         f"score them in separate runs")
-    loss_net = loss_network(SR_PERCEPTUAL_LAYERS, device=device(args)) if args.perceptual else None
-    results = {folder.name: evaluate(model, folder, args.scale, args.blur, args.match_histogram, loss_net=loss_net)
-               for folder in folders}
-    for name, r in results.items():
-        for line in r["cropped_to_multiple_of_scale"]:
-            say(f"note: {name}/{line} (cropped to a multiple of {args.scale})")
-    if args.markdown:
-        extra = [*SR_PERCEPTUAL_LAYERS, "sharpness_ratio"] if args.perceptual else []
-        print("| set | images | " + " | ".join([f"×{args.scale} PSNR (dB)", "SSIM", *extra]) + " |\n"
-              + "|---" * (4 + len(extra)) + "|")
-        for name, r in results.items():
-            print(f"| {name} | {r['images']} | {r['psnr']:.2f} | {r['ssim']:.4f} |"
-                  + "".join(f" {r[key]:.4g} |" for key in extra))
-    else:
-        print(json.dumps({"model": args.model, "scale": args.scale, "blur": args.blur,
-                          "match_histogram": args.match_histogram, "sets": results}))
-    return 0
+def _style_choice(text: str, styles: int, names: list[str]):
+    """``--style``: a style's name or index (an int), or weights over the styles (a list)."""
+    if text in names:
+        return names.index(text)
+    try:
+        weights = [float(w) for w in text.split(",")]
+    except ValueError:
+        weights = []
+    if len(weights) > 1:
+        return weights
+    if len(weights) == 1 and weights[0].is_integer():
+        return int(weights[0])
+    named = f", a name ({', '.join(names)})" if names else ""
+    raise ValueError(f"--style {text}: an index 0..{styles - 1}{named}, or {styles} weights")
 
 
 def _stylize(args: argparse.Namespace) -> int:
@@ -158,16 +139,15 @@ def _stylize(args: argparse.Namespace) -> int:
     from ..video_files import is_video, map_video
 
     where = device(args)
-    model = load_model(args.model, where, kinds=("style",))
-    styles = int(getattr(model, "styles", 1))
+    stored = Checkpoint(args.model, where)
+    model = stored.model(where, kinds=("style",))
+    styles, names = int(getattr(model, "styles", 1)), stored.style_names
     if styles > 1:
+        named = f" or a name ({', '.join(names)})" if names else ""
         if args.style is None:
-            raise ValueError(f"{args.model} holds {styles} styles: pick one with --style 0..{styles - 1} "
+            raise ValueError(f"{args.model} holds {styles} styles: pick one with --style 0..{styles - 1}{named} "
                              f"(or mix them with --style w1,w2,…)")
-        weights = [float(w) for w in args.style.split(",")]
-        if len(weights) == 1 and not weights[0].is_integer():
-            raise ValueError(f"--style {args.style}: an index 0..{styles - 1}, or {styles} weights")
-        model = Styled(model, int(weights[0]) if len(weights) == 1 else weights, args.strength)
+        model = Styled(model, _style_choice(args.style, styles, names), args.strength)
     elif args.style is not None or args.strength != 1.0:
         raise ValueError(f"{args.model} holds one style: --style and --strength are for networks of several")
     video = is_video(args.input)
@@ -226,7 +206,7 @@ def _stylize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shipped(kinds: tuple[str, ...]) -> str:
+def shipped_help(kinds: tuple[str, ...]) -> str:
     """The names of the shipped models of ``kinds``, for a --model option's help."""
     return ", ".join(shipped_names(kinds)) or "none yet"
 
@@ -235,14 +215,14 @@ def _model_options(p: argparse.ArgumentParser, trained_by: str, kinds: tuple[str
     """The options of the commands that apply a trained network (stylize, upscale, translate);
     ``video``: what the command does with a video file, for --input's help."""
     p.add_argument("--model", required=True, help=f"checkpoint.pt written by {trained_by}, or the name of a "
-                                                  f"shipped model: {_shipped(kinds)}")
+                                                  f"shipped model: {shipped_help(kinds)}")
     p.add_argument("--input", required=True, help="an image, or a folder of images" + video)
     p.add_argument("--output", required=True, help="output image (or folder, for a folder input)")
     p.add_argument("--overwrite", action="store_true", help="allow writing over input files")
     p.add_argument("--device", default=None, help="cuda, mps or cpu")
 
 
-def _match_histogram_option(p: argparse.ArgumentParser) -> None:
+def match_histogram_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--match-histogram", action="store_true",
                    help="histogram-match each output to its LR input (the paper's post-processing)")
 
@@ -252,26 +232,8 @@ def register(commands) -> None:
     up = commands.add_parser("upscale", formatter_class=Help,
                              help="enlarge an image or a folder with a trained super-resolution network")
     _model_options(up, "train-sr", ("sr", "srcnn"))
-    _match_histogram_option(up)
+    match_histogram_option(up)
     up.set_defaults(run=_upscale)
-
-    ev = commands.add_parser("eval-sr", formatter_class=Help,
-                             help="PSNR/SSIM on Y of a model or of bicubic upscaling on benchmark sets")
-    ev.add_argument("--model", required=True,
-                    help=f"checkpoint.pt written by train-sr, a shipped model's name ({_shipped(('sr', 'srcnn'))}), "
-                         f"or 'bicubic'")
-    ev.add_argument("--scale", type=int, choices=(2, 4, 8), required=True, help="upscaling factor")
-    ev.add_argument("--sets", nargs="+", default=None,
-                    help="folders of HR images (default: the benchmark sets of COURSE_DATA or the cache)")
-    ev.add_argument("--blur", type=weight, default=0.0,
-                    help="σ of a Gaussian blur before the bicubic downsampling (0: the standard benchmark LR)")
-    ev.add_argument("--markdown", action="store_true", help="print a markdown table instead of JSON")
-    ev.add_argument("--perceptual", action="store_true",
-                    help=f"also the feature distance to the HR image at {' and '.join(SR_PERCEPTUAL_LAYERS)} of the "
-                         f"loss network (COURSE_VGG_WEIGHTS) and the sharpness ratio (1: the HR image's edges)")
-    ev.add_argument("--device", default=None, help="cuda, mps or cpu")
-    _match_histogram_option(ev)
-    ev.set_defaults(run=_eval_sr)
 
     tr = commands.add_parser("translate", formatter_class=Help,
                              help="apply a trained pix2pix or CycleGAN model to an image or a folder")
@@ -295,8 +257,8 @@ def register(commands) -> None:
     st.add_argument("--tile", type=positive, default=None,
                     help="process in tiles of this side (automatic when the image would not fit in memory)")
     st.add_argument("--style", default=None,
-                    help="for a network of several styles (train-style --styles): the style's index, or weights "
-                         "over the styles to mix them, e.g. 0.5,0.5,0,0")
+                    help="for a network of several styles (train-style --styles): the style's index or name "
+                         "(its style image's file name), or weights over the styles to mix them, e.g. 0.5,0.5,0,0")
     st.add_argument("--strength", type=weight, default=1.0,
                     help="for a network of several styles: 1 the full style, 0 none (the style's (γ, β) blended "
                          "towards the identity, not a blend of pixels)")
