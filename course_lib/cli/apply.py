@@ -1,6 +1,7 @@
 """The commands that apply a trained network: ``stylize``, ``upscale`` and ``translate``
-(``eval-sr``, which scores one: :mod:`.evaluate`). Each takes an image or a folder (a batch skips what it cannot read, names it, and
-still writes the rest) and a ``--model``: a checkpoint or a shipped model's name."""
+(``eval-sr``, which scores one, is in :mod:`.evaluate`). Each takes an image or a folder (a
+batch skips what it cannot read, names it, and still writes the rest) and a ``--model``: a
+checkpoint or a shipped model's name."""
 
 from __future__ import annotations
 
