@@ -3,6 +3,7 @@
     python benchmarks/fig5.py --model candy --style ../shared/data/styles/candy.jpg \
         --photos ../shared/data/content/amber.jpg SAMPLES/chelsea.png [--size 256 --iterations 200]
         [--reuse previous.json] [--plot fig5.png]
+    python benchmarks/fig5.py --model multi --style-index 1 --style ../shared/data/styles/mosaic.jpg ...
 
 What it computes: :mod:`course_lib.fig5` (eq. 5 exactly as the network was trained on it, on
 its output and along Gatys et al.'s L-BFGS from noise; the equivalent iteration count; null
@@ -25,6 +26,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="a shipped style model's name or a checkpoint")
     parser.add_argument("--style", required=True, help="the style image the network was trained on")
+    parser.add_argument("--style-index", type=int, default=None,
+                        help="for a network of several styles: the index of --style among them")
     parser.add_argument("--style-size", type=int, default=512, help="its train-style --style-size")
     parser.add_argument("--photos", nargs="+", required=True, help="held-out photos (never in the training data)")
     parser.add_argument("--size", type=int, default=256, help="longer side of each photo")
@@ -37,7 +40,7 @@ def main() -> None:
 
     try:
         result = fig5.score(args.model, args.style, args.photos, size=args.size, iterations=args.iterations,
-                            style_size=args.style_size, earlier=fig5.read(args.reuse) if args.reuse else None)
+                            style_size=args.style_size, style_index=args.style_index, earlier=fig5.read(args.reuse) if args.reuse else None)
     except (ValueError, FileNotFoundError) as err:
         sys.exit(f"error: {err}")
     print(json.dumps(result))

@@ -26,6 +26,7 @@ from .gatys import stylize
 from .hashing import tensor_sha256
 from .hparams import LossWeights
 from .images import load_image
+from .networks import Styled
 from .objectives import PerceptualObjective
 from .vgg import loss_network
 
@@ -45,13 +46,24 @@ def stored_curves(style: str) -> dict:
 
 
 def score(model: str | os.PathLike, style: str | os.PathLike, photos: list[str | os.PathLike], size: int = 256,
-          iterations: int = 200, style_size: int = 512, earlier: dict | None = None) -> dict:
+          iterations: int = 200, style_size: int = 512, earlier: dict | None = None,
+          style_index: int | None = None) -> dict:
     """Fig. 5 for ``model`` (a shipped name or a checkpoint) trained on ``style`` (read at its
     ``train-style --style-size``), on ``photos`` (longer side ``size``): per photo, the network's
-    eq. 5, the Gatys curve and the equivalent iteration count, and their median."""
+    eq. 5, the Gatys curve and the equivalent iteration count, and their median. A network of
+    several styles (Dumoulin et al. 2017) is scored for its style ``style_index``, which must be
+    ``style``: eq. 5 is then the one-style objective that a single network of that style minimises."""
     stored = Checkpoint(model)
     seen = stored.fingerprint["objective"]
     network = stored.model("cpu", kinds=("style",)).float().eval()
+    trained_on = seen["style_sha256"]
+    if isinstance(trained_on, list) != (style_index is not None):
+        raise ValueError(f"{model}: holds {len(trained_on) if isinstance(trained_on, list) else 1} style(s); "
+                         "pass a style index exactly when it holds several")
+    if style_index is not None:
+        if not 0 <= style_index < len(trained_on):
+            raise ValueError(f"{model}: style index {style_index} is not in 0..{len(trained_on) - 1}")
+        trained_on, network = trained_on[style_index], Styled(network, style_index)
     net = loss_network(weights="caffe", device="cpu")
     if seen["loss_net"] != net.identity:
         raise ValueError(f"{model}: trained with loss network {seen['loss_net']}, not the paper's ({net.identity})")
@@ -59,9 +71,9 @@ def score(model: str | os.PathLike, style: str | os.PathLike, photos: list[str |
     settings = {"weights": seen["weights"], "content_layers": seen["content_layers"],
                 "style_layers": seen["style_layers"], "loss_net": net.identity,
                 "style_sha256": tensor_sha256(style_image)}
-    if settings["style_sha256"] != seen["style_sha256"]:
+    if settings["style_sha256"] != trained_on:
         raise ValueError(f"{style} at size {style_size} is not the style image {model} was trained on (SHA-256 "
-                         f"{settings['style_sha256'][:12]}, the record's {seen['style_sha256'][:12]})")
+                         f"{settings['style_sha256'][:12]}, the record's {trained_on[:12]})")
     weights = LossWeights(**seen["weights"])
     eq5 = PerceptualObjective(net, style_image, weights, seen["content_layers"], seen["style_layers"],
                               seen["style_layers"], content_layer_weights=seen["content_layers"])
@@ -83,7 +95,7 @@ def score(model: str | os.PathLike, style: str | os.PathLike, photos: list[str |
         results[Path(path).name] = {"settings": key, "shape": list(photo.shape[-2:]), "network": ours,
                                     "equivalent_iterations": reached[0] if reached else None, "gatys": curve}
     found = [p["equivalent_iterations"] for p in results.values()]
-    return {"model": str(model), "steps": stored.steps, "size": size,
+    return {"model": str(model), "style_index": style_index, "steps": stored.steps, "size": size,
             "median_equivalent_iterations": statistics.median(found) if None not in found else None,
             "photos": results}
 

@@ -123,9 +123,19 @@ class ConditionalInstanceNorm(nn.Module):
         self.strength = 1.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gamma = 1 + self.strength * (self.mix @ self.gamma - 1)
-        beta = self.strength * (self.mix @ self.beta)
+        gamma, beta = style_parameters(self.gamma, self.beta, self.mix, self.strength)
         return self.norm(x) * gamma[:, :, None, None] + beta[:, :, None, None]
+
+
+def style_parameters(gamma: torch.Tensor, beta: torch.Tensor, mix: torch.Tensor,
+                     strength: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each image's (γ, β) in a conditional instance norm (Dumoulin et al. 2017: one row of γ and
+    β per style; their style interpolation is a convex combination of rows). ``gamma`` and
+    ``beta`` hold one row per style (S×C), ``mix`` weighs the styles for each image (B×S, rows
+    summing to 1; a one-hot row picks one style), and ``strength`` moves the mixture towards the
+    identity γ = 1, β = 0 (0: the normalised features unstyled, 1: the mixture itself). Returns
+    B×C each."""
+    return 1 + strength * (mix @ gamma - 1), strength * (mix @ beta)
 
 
 def one_style_to_many(weights: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:

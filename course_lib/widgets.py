@@ -1,9 +1,10 @@
 """ipywidgets panels: Gatys et al.'s style transfer with the weights of eq. 5 on log sliders
-(notebook 3), and pix2pix's two weights on a small pre-trained run (notebook 6).
+(notebook 3), pix2pix's two weights on a small pre-trained run (notebook 6), and a network of
+several styles mixed and weakened by sliders (notebook 7, :class:`StyleMixer`).
 
-Both share :class:`Panel`: a "Run" button that computes a few more steps from where the last run
-stopped and updates a preview and a loss plot in place, "Start over", and an output area that
-shows a callback's errors (JupyterLab hides them otherwise).
+The first two share :class:`Panel`: a "Run" button that computes a few more steps from where the
+last run stopped and updates a preview and a loss plot in place, "Start over", and an output
+area that shows a callback's errors (JupyterLab hides them otherwise).
 """
 
 from __future__ import annotations
@@ -198,3 +199,42 @@ class TranslationPanel(Panel):
                             device=device_of(self.model))
         self._show()
         self._record(history)
+
+
+class StyleMixer:
+    """A network of several styles under two sliders (notebook 7; Dumoulin et al. 2017): styles A
+    and B from drop-downs, "A → B" mixes their (γ, β) (0: A, 1: B; not a blend of pixels), and
+    "strength" moves the mixture towards the identity normalisation (0: no style; see
+    :func:`course_lib.networks.style_parameters`). One pass per change re-draws the preview."""
+
+    def __init__(self, model: torch.nn.Module, photo: torch.Tensor, names: list[str], width: int = 320) -> None:
+        self.model, self.photo = model.eval(), photo
+        options = [(name, i) for i, name in enumerate(names)]
+        self.a = w.Dropdown(options=options, value=0, description="style A", style=LABELS)
+        self.b = w.Dropdown(options=options, value=min(1, len(names) - 1), description="style B", style=LABELS)
+        slider = dict(min=0.0, max=1.0, step=0.05, continuous_update=False, style=LABELS)
+        self.mix = w.FloatSlider(value=0.0, description="A → B", **slider)
+        self.strength = w.FloatSlider(value=1.0, description="strength", **slider)
+        self.preview = w.Image(format="png", width=width)
+        self.log = w.Output()
+        for control in (self.a, self.b, self.mix, self.strength):
+            control.observe(self.log.capture()(lambda _: self.render()), names="value")
+        self.widget = w.VBox([w.HBox([self.a, self.b]), self.mix, self.strength, self.preview, self.log])
+        self.render()
+
+    def weights(self) -> torch.Tensor:
+        """The controls' weights over the styles (they sum to 1)."""
+        mix = torch.zeros(len(self.a.options))
+        mix[self.a.value] += 1 - self.mix.value
+        mix[self.b.value] += self.mix.value
+        return mix
+
+    def render(self) -> torch.Tensor:
+        """Stylise the photo with the controls' settings, show it, and return it."""
+        with torch.no_grad():
+            out = self.model(self.photo, style=self.weights().to(self.photo.device), strength=self.strength.value)
+        self.preview.value = _png(to_pil(out.float().cpu()))
+        return out
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)

@@ -85,3 +85,30 @@ def test_translation_panel_trains_with_the_sliders_weights(tmp_path):
     panel.reset_button.click()
     assert panel.history == [] and panel.preview.value == before
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), panel.original.state_dict().values()))
+
+
+def test_style_mixer_mixes_normalisation_parameters_not_pixels():
+    import torch
+
+    from course_lib.architectures import build
+    from course_lib.widgets import StyleMixer
+
+    torch.manual_seed(0)
+    model = build("style", styles=3, width=4, blocks=1)
+    with torch.no_grad():  # styles that differ: random (γ, β) per style
+        for p in model.parameters():
+            if p.dim() == 2:
+                p.add_(torch.randn_like(p))
+    photo = torch.rand(1, 3, 16, 16)
+    mixer = StyleMixer(model, photo, ["a", "b", "c"])
+    first = mixer.preview.value
+    a, b = (model(photo, style=i).detach() for i in (0, 1))
+    mixer.b.value = 1
+    mixer.mix.value = 0.5
+    assert mixer.log.outputs == () and mixer.preview.value != first
+    half = mixer.render()
+    assert torch.allclose(half, model(photo, style=torch.tensor([0.5, 0.5, 0.0])), atol=1e-6)
+    assert not torch.allclose(half, (a + b) / 2, atol=1e-3)  # not a blend of the two pictures
+    mixer.strength.value = 0.0
+    plain = model(photo, style=2, strength=0.0)  # strength 0: the same for every style
+    assert torch.allclose(mixer.render(), plain, atol=1e-6)

@@ -7,7 +7,8 @@ network's weights, its ``model_config``, and a ``training`` record read from the
 steps, wall time, the training settings, the data's fingerprint, the device and the command
 that produced it (rerun that command with ``--steps`` equal to the recorded steps to repeat the
 run, or continue the original checkpoint). A run started with ``--init`` also records the run it
-started from (``--init-checkpoint``). The optimiser state is left out.
+started from (``--init-checkpoint``: a training checkpoint, or a shipped model, whose own record
+is then kept). The optimiser state is left out.
 """
 
 from __future__ import annotations
@@ -43,8 +44,11 @@ def main(argv: list[str] | None = None) -> int:
               "torch": str(torch.__version__)}
     if args.init_checkpoint:
         first = checkpoints.read(args.init_checkpoint)
-        record["init"] = {"steps": first["step"], "seconds": round(first["seconds"]),
-                          "train_config": first.get("train_config"), "fingerprint": first.get("fingerprint")}
+        if "training" in first:  # a shipped model (train-style --init candy): its own record, as shipped
+            record["init"] = {"from": args.init_checkpoint.name, **first["training"]}
+        else:
+            record["init"] = {"steps": first["step"], "seconds": round(first["seconds"]),
+                              "train_config": first.get("train_config"), "fingerprint": first.get("fingerprint")}
     target = ROOT / "course_lib" / "models" / f"{args.name}.pt"
     weights = {k: v.half() if args.half and v.is_floating_point() else v for k, v in state["model"].items()}
     checkpoints.save(target, weights, state["model_config"], training=record)
