@@ -53,12 +53,13 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import Image, Markdown, display
 
-from course_lib import color, data, loss_networks, video
+from course_lib import color, data, fig5, loss_networks, video
 from course_lib.architectures import build
-from course_lib.checkpoints import load_model
+from course_lib.checkpoints import Checkpoint, load_model, shipped_models
 from course_lib.exercises import check
 from course_lib.gatys import stylize
 from course_lib.images import load_image, show_images
+from course_lib.widgets import StyleMixer
 
 device, preset = course_lib.setup()
 
@@ -141,11 +142,126 @@ plt.show()
 # (`build("style", styles=N)`; `train-style --styles a.jpg b.jpg …` trains it). The count:
 
 # %%
-single, multi = build("style"), build("style", styles=4)
-n_single, n_multi = (sum(p.numel() for p in m.parameters()) for m in (single, multi))
+single, four = build("style"), build("style", styles=4)
+n_single, n_four = (sum(p.numel() for p in m.parameters()) for m in (single, four))
 display(Markdown(f"| | parameters |\n|---|---|\n| one network per style | {n_single:,} per style |\n"
-                 f"| one network, 4 styles | {n_multi:,} ({(n_multi - n_single) / 3:,.0f} more per added style, "
-                 f"{100 * (n_multi - n_single) / 3 / n_single:.2f} % of a network) |"))
+                 f"| one network, 4 styles | {n_four:,} ({(n_four - n_single) / 3:,.0f} more per added style, "
+                 f"{100 * (n_four - n_single) / 3 / n_single:.2f} % of a network) |"))
+
+# %% [markdown]
+# The course ships such a network, `multi`: the paper's loss network and recipe (as `candy` in
+# notebook 4) for the four shared styles, each training image given one of them at random. It
+# started from the shipped `candy` (`train-style --styles … --init candy`): every style's
+# (γ, β) began as candy's, so the shared convolutions start trained and the other three styles
+# have to be learnt mostly in their normalisations. One pass over a batch of four copies of the
+# photo (at 256², the size the network was trained at) draws all four styles, one per image:
+
+# %%
+stored = Checkpoint("multi")
+multi = stored.model(device)
+names = stored.style_names
+held_out = [data.images("content")[0], *data.fallback_images("content")[1:]]  # amber, chelsea, coffee
+photo256 = load_image(held_out[0], size=256).to(device)
+with torch.no_grad():
+    every_style = multi(photo256.expand(len(names), -1, -1, -1), style=torch.arange(len(names)))
+show_images([image[None].cpu() for image in every_style], names, size=3)
+plt.show()
+record = stored.training_record()
+print(f"multi: {record['steps']:,} steps after candy's {record['init']['steps']:,}, on {record['device']}")
+
+# %% [markdown]
+# Does sharing cost a style anything? For each style, eq. 5 exactly as the networks were
+# trained on it, on three photos that no training saw (256²), for `multi` and for the
+# one-style network of notebook 4 where the course ships one; and, as in notebook 4's Fig. 5,
+# how many of Gatys et al.'s L-BFGS iterations from noise each is worth (`course_lib.fig5`,
+# with the Gatys curves stored with the course; median over the photos, more is better).
+
+# %%
+style_files = {path.stem: path for path in data.images("styles")}
+scores = {name: {"multi": fig5.score("multi", style_files[name], held_out, style_index=i,
+                                     earlier=fig5.stored_curves(name))} for i, name in enumerate(names)}
+for name in scores:
+    if name in shipped_models():
+        scores[name]["one network"] = fig5.score(name, style_files[name], held_out, earlier=fig5.stored_curves(name))
+
+
+def cell(result: dict) -> str:
+    loss = sum(p["network"] for p in result["photos"].values()) / len(result["photos"])
+    return f"{loss:.3f} ({result['median_equivalent_iterations'] or '> 200'})"
+
+
+display(Markdown("| style | `multi`: eq. 5 (iterations worth) | one-style network: eq. 5 (iterations worth) |\n"
+                 "|---|---|---|\n" + "\n".join(
+                     f"| {name} | {cell(s['multi'])} | {cell(s['one network']) if 'one network' in s else '—'} |"
+                     for name, s in scores.items())))
+
+# %% [markdown]
+# What to see: one network with four styles does each style about as well as a network of its
+# own. For candy and mosaic the iteration counts are within the ±5 by which they moved from one
+# checkpoint to the next in notebook 4's runs, and rain-princess and udnie, which only had the
+# shared run's steps (a quarter of its images each), are worth as many iterations or more.
+# Each style costs 3,200 parameters instead of 1.7 million (`benchmarks/RESULTS.md`, *One
+# network, four styles*, has the per-photo numbers and the commands).
+
+# %% [markdown]
+# Because a style is only a point (γ, β) per normalisation layer, styles can be mixed: a convex
+# combination of two styles' (γ, β) is a new style (Dumoulin et al.'s style interpolation). And
+# a style can be weakened: moving (γ, β) towards (1, 0), the normalisation that changes nothing,
+# turns the style down without blending pixels.
+#
+# **Exercise 2.** Write `style_parameters(gamma, beta, mix, strength)`: `gamma` and `beta` are
+# S×C (one row per style), `mix` is B×S (each image's weights over the styles, rows summing to
+# 1), `strength` a number (0: no style, 1: the mixture). Return the B×C tensors (γ', β') with
+# which each image is normalised: γ' = 1 + strength·(mix·γ − 1), β' = strength·(mix·β). This
+# is what every normalisation layer of `multi` computes (`networks.style_parameters`).
+
+# %%
+def style_parameters(gamma, beta, mix, strength):
+    ### BEGIN SOLUTION hint: mix @ gamma is each image's mixture of the styles' rows (B×C); the strength scales its distance from the identity (1 for γ, 0 for β) || `return 1 + strength * (mix @ gamma - 1), strength * (mix @ beta)`
+    return 1 + strength * (mix @ gamma - 1), strength * (mix @ beta)
+    ### END SOLUTION
+
+
+# %%
+style_parameters = check("style_parameters", style_parameters)
+
+# %% [markdown]
+# The first row mixes candy into mosaic; the second turns mosaic's strength down to nothing.
+# Every picture is one pass of the same network.
+
+# %%
+a, b = names.index("candy"), names.index("mosaic")
+steps = [0.0, 0.25, 0.5, 0.75, 1.0]
+with torch.no_grad():
+    one_hot = torch.eye(len(names))
+    mixed = [multi(photo256, style=one_hot[a] * (1 - t) + one_hot[b] * t) for t in steps]
+    weakened = [multi(photo256, style=b, strength=s) for s in steps[::-1]]
+show_images([image.cpu() for image in mixed + weakened],
+            [f"candy {1 - t:.2f} : mosaic {t:.2f}" for t in steps] + [f"mosaic at strength {s:.2f}" for s in steps[::-1]],
+            ncols=len(steps), size=2.6)
+plt.show()
+
+# %% [markdown]
+# The same controls, live: pick two styles, mix them, turn the strength down (each change is one
+# pass of the network).
+
+# %%
+StyleMixer(multi, photo256, names)
+
+# %% [markdown]
+# **Question 2.** At strength 0 every style gives the same picture. Why is that picture not the
+# photo?
+#
+# <!-- BEGIN ANSWER -->
+# Strength 0 sets every normalisation to the identity (γ = 1, β = 0), so nothing of any style's
+# (γ, β) is left and all styles agree. But the shared convolutions are still there, and the
+# network never learnt to give back its input: it was trained only to make stylised images, so
+# it makes whatever those convolutions make of plain normalised features. Here that picture is
+# still painted: it keeps a palette and brush marks that the shared convolutions learnt (from
+# candy, where `multi` started, and from the four styles since). A style lives in (γ, β) *and*
+# in the convolutions, so turning (γ, β) down weakens what makes the styles differ, not all of
+# the painting. Getting the photo back is a different control: a blend of pixels with the photo.
+# <!-- END ANSWER -->
 
 # %% [markdown]
 # ## 3. Video: flicker, measured on motion we know
@@ -278,7 +394,7 @@ plt.show()
 # The same smoothing does not help the paper's VGG: it turns that network's result into blocky
 # noise.
 #
-# **Question 2.** Why judge each result under another network, instead of reporting the loss
+# **Question 3.** Why judge each result under another network, instead of reporting the loss
 # it was optimised for?
 #
 # <!-- BEGIN ANSWER -->

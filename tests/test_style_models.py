@@ -1,5 +1,6 @@
-"""The shipped style models (candy, mosaic): trained with the paper's network on its recipe, used
-by name, and what the paper's network sees in their outputs that a random VGG cannot."""
+"""The shipped style models (candy, mosaic, and multi, the four shared styles in one network):
+trained with the paper's network on its recipe, used by name (multi's styles by name too), and
+what the paper's network sees in candy's and mosaic's outputs that a random VGG cannot."""
 
 import pytest
 import torch
@@ -26,11 +27,30 @@ def test_shipped_style_models_are_the_papers_recipe_with_the_papers_network(name
     assert f"styles/{name}.jpg" in stored.state["training"]["command"]
 
 
+def test_the_shipped_network_of_four_styles_started_from_candy_with_the_same_objective():
+    stored, candy = Checkpoint("multi"), Checkpoint("candy")
+    assert stored.kind == "style" and stored.fingerprint["model"]["styles"] == 4
+    assert stored.style_names == ["candy", "mosaic", "rain-princess", "udnie"]
+    record = stored.training_record()
+    assert record["init"]["from"] == "candy.pt" and record["init"]["steps"] == candy.steps
+    assert record["fingerprint"]["train"]["extra"]["init"]["from"] == "candy.pt"
+    mine, its = stored.fingerprint["objective"], candy.fingerprint["objective"]
+    assert mine["objective"] == "multi-style" and mine["style_sha256"][0] == its["style_sha256"]
+    assert {k: mine[k] for k in ("weights", "content_layers", "style_layers", "loss_net")} == \
+        {k: its[k] for k in ("weights", "content_layers", "style_layers", "loss_net")}
+    assert stored.data == candy.data and stored.fingerprint["train"]["lr"] == 1e-3
+
+
 def test_stylize_by_name(tmp_path, capsys):
     photo = data.fallback_images("content")[0]
     code, _, err = run_cli(capsys, "stylize", "--model", "candy", "--input", photo, "--output", tmp_path / "o.png")
     assert code == 0, err
     assert load_image(tmp_path / "o.png").shape == load_image(photo).shape
+    for style in ("mosaic", "1"):  # a style of multi by its name and by its index
+        code, _, err = run_cli(capsys, "stylize", "--model", "multi", "--style", style, "--input", photo,
+                               "--output", tmp_path / f"{style}.png")
+        assert code == 0, err
+    assert load_image(tmp_path / "mosaic.png").equal(load_image(tmp_path / "1.png"))
 
 
 @needs_shared
@@ -82,3 +102,10 @@ def test_fig5_scores_a_shipped_model_against_gatys_and_reuses_matching_curves():
     assert again["photos"][photo.name]["equivalent_iterations"] == 2
     with pytest.raises(ValueError, match="mosaic.jpg at size 512 is not the style image candy was trained on"):
         fig5.score("candy", SHARED / "styles" / "mosaic.jpg", [photo], size=64, iterations=3)
+    several = fig5.score("multi", SHARED / "styles" / "candy.jpg", [photo], size=64, iterations=3, style_index=0,
+                         earlier=earlier)  # candy's curve: multi's style 0 is scored on candy's eq. 5
+    assert several["style_index"] == 0 and several["photos"][photo.name]["gatys"] == [9e9, 0.0, 0.0]
+    with pytest.raises(ValueError, match="candy.jpg at size 512 is not the style image multi was trained on"):
+        fig5.score("multi", SHARED / "styles" / "candy.jpg", [photo], size=64, iterations=3, style_index=1)
+    with pytest.raises(ValueError, match="multi: holds 4 style"):
+        fig5.score("multi", SHARED / "styles" / "candy.jpg", [photo], size=64, iterations=3)
