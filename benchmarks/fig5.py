@@ -40,7 +40,8 @@ def main() -> None:
 
     try:
         result = fig5.score(args.model, args.style, args.photos, size=args.size, iterations=args.iterations,
-                            style_size=args.style_size, style_index=args.style_index, earlier=fig5.read(args.reuse) if args.reuse else None)
+                            style_size=args.style_size, style_index=args.style_index,
+                            earlier=fig5.read(args.reuse) if args.reuse else None)
     except (ValueError, FileNotFoundError) as err:
         sys.exit(f"error: {err}")
     print(json.dumps(result))

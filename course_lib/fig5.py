@@ -51,8 +51,9 @@ def score(model: str | os.PathLike, style: str | os.PathLike, photos: list[str |
     """Fig. 5 for ``model`` (a shipped name or a checkpoint) trained on ``style`` (read at its
     ``train-style --style-size``), on ``photos`` (longer side ``size``): per photo, the network's
     eq. 5, the Gatys curve and the equivalent iteration count, and their median. A network of
-    several styles (Dumoulin et al. 2017) is scored for its style ``style_index``, which must be
-    ``style``: eq. 5 is then the one-style objective that a single network of that style minimises."""
+    several styles (Dumoulin et al. 2017) is scored for its style number ``style_index``, whose
+    image ``style`` must be: eq. 5 is then the one-style objective that a single network of that
+    style minimises."""
     stored = Checkpoint(model)
     seen = stored.fingerprint["objective"]
     network = stored.model("cpu", kinds=("style",)).float().eval()
