@@ -183,6 +183,34 @@ def test_shipped_models_load_by_name_with_their_training_record():
         assert shipped_models()[name].stat().st_size <= 10 * 2**20
 
 
+def test_ship_model_writes_the_weights_and_how_they_were_trained(sr_model, tmp_path, monkeypatch, capsys):
+    """tools/ship_model.py: the shipped file computes what the checkpoint computes (in float16
+    with --half), records the checkpoint's steps, settings and the command, and counts the
+    shipped model a run started from (--init-checkpoint) in its totals."""
+    import ship_model
+
+    from course_lib.checkpoints import Checkpoint, load_model, training_record
+
+    monkeypatch.setattr(ship_model, "ROOT", tmp_path)
+    (tmp_path / "course_lib" / "models").mkdir(parents=True)
+    assert ship_model.main([str(sr_model), "first", "--command", "train-sr --steps 3", "--device", "a CPU"]) == 0
+    first = tmp_path / "course_lib" / "models" / "first.pt"
+    x = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(load_model(first)(x), load_model(sr_model)(x))
+    record = training_record(first)
+    assert (record["steps"], record["command"], record["device"]) == (3, "train-sr --steps 3", "a CPU")
+    assert record["fingerprint"] == Checkpoint(sr_model).fingerprint and "init" not in record
+
+    assert ship_model.main([str(sr_model), "second", "--command", "train-sr --init first", "--half",
+                            "--init-checkpoint", str(first)]) == 0
+    second = tmp_path / "course_lib" / "models" / "second.pt"
+    assert all(v.dtype == torch.float16 for v in Checkpoint(second).state["model"].values() if v.is_floating_point())
+    record = training_record(second)
+    assert record["init"]["from"] == "first.pt" and record["init"]["command"] == "train-sr --steps 3"
+    assert record["total_steps"] == 6 and "second.pt" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("name", ["sr4-pixel", "sr8-pixel"])
 def test_shipped_output_follows_input_brightness(name):
     """Two copies of an image at different brightness: the outputs' mean brightness differs as
