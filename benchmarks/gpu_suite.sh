@@ -8,14 +8,16 @@
 #        MINUTES (default 6) each, stopping them with SIGTERM (which saves a checkpoint), then
 #        scores every checkpoint with eval-sr on Set5, Set14 and BSD68. Checkpoints go to
 #        runs/gpu/<name>/; logs and scores to $OUT. To repeat a run exactly, rerun its
-#        command with --steps set to the step its checkpoint reached.
+#        command with --steps set to the step its checkpoint reached. The ℓ_feat models use
+#        the paper's VGG-16; the GPU machine reaches no registry, so carry a COURSE_CACHE
+#        that already holds it (run `python -m course_lib info` with that cache here first).
 # bench: the training-step benchmark (course against the fast_neural_style step, and the
 #        course with each speed setting switched off), GPU utilisation during the course's
 #        run, Table 1, and peak memory of stylising large images whole and in tiles.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 : "${COURSE_DATA:?set COURSE_DATA to the course images}" "${OUT:?set OUT to a folder for the results}"
-export COURSE_DEVICE=${COURSE_DEVICE:-cuda} PYTHONUNBUFFERED=1 COURSE_VGG_WEIGHTS=random COURSE_PROGRESS=text
+export COURSE_DEVICE=${COURSE_DEVICE:-cuda} PYTHONUNBUFFERED=1 COURSE_PROGRESS=text
 python=${PYTHON:-python3}
 mkdir -p "$OUT"
 
@@ -26,7 +28,8 @@ sr() {
     [sr4-pixel]="--scale 4 --loss pixel"            [sr8-pixel]="--scale 8 --loss pixel"
     [sr4-pixel-paper]="--scale 4 --loss pixel --paper"  [sr8-pixel-paper]="--scale 8 --loss pixel --paper"
     [srcnn4]="--scale 4 --loss pixel --arch srcnn"  [srcnn8]="--scale 8 --loss pixel --arch srcnn"
-    [sr4-feat-random-vgg]="--scale 4 --loss feat"   [sr8-feat-random-vgg]="--scale 8 --loss feat")
+    [sr4-feat]="--scale 4 --loss feat --vgg-weights caffe --blur 1.0"
+    [sr8-feat]="--scale 8 --loss feat --vgg-weights caffe --blur 1.0")
   for name in "${!jobs[@]}"; do
     # shellcheck disable=SC2086
     timeout -s TERM "${minutes}m" "$python" -m course_lib train-sr ${jobs[$name]} "${common[@]}" \

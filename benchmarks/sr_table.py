@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-METHODS = {4: ("bicubic", "srcnn4", "sr4-pixel", "sr4-feat"), 8: ("bicubic", "srcnn8", "sr8-pixel", "sr8-feat-random-vgg")}
+METHODS = {4: ("bicubic", "srcnn4", "sr4-pixel", "sr4-feat"), 8: ("bicubic", "srcnn8", "sr8-pixel", "sr8-feat")}
 
 
 def main() -> None:

@@ -98,10 +98,8 @@ plt.show()
 # The course ships models trained for this notebook (how, exactly, is recorded in each file and
 # in `benchmarks/RESULTS.md`): the paper's network trained with ℓ_pixel at ×4 and ×8, SRCNN
 # (Dong et al. 2014, the paper's baseline) at ×4 and ×8, and the paper's network trained with
-# ℓ_feat: `sr4-feat` with the paper's own loss network, the original VGG-16. The ×8 ℓ_feat model
-# is still the one trained with a random loss network (`sr8-feat-random-vgg`, labelled so
-# wherever it appears): it shows the mechanics, not the paper's result, until its run with the
-# real network is finished.
+# ℓ_feat at ×4 and ×8 (`sr4-feat`, `sr8-feat`) with the paper's own loss network, the original
+# VGG-16.
 #
 # The networks use batch normalisation, as the paper does for super-resolution, not the
 # instance normalisation of notebook 4: instance norm removes each image's mean brightness and
@@ -113,7 +111,7 @@ plt.show()
 # | | the paper | the shipped models |
 # |---|---|---|
 # | network | stride-½ (transposed) convs, scaled-tanh output | nearest-neighbour + conv, output added to the bicubic enlargement (a global skip); the paper's exact network is `tasks.super_resolution(..., hparams.SUPER_RESOLUTION.paper)` |
-# | degradation | Gaussian blur σ = 1, then bicubic | ℓ_pixel, SRCNN: no blur (`--blur 0`, the standard benchmark inputs); `sr4-feat`: σ = 1, as the paper (`sr8-feat-random-vgg`: none) |
+# | degradation | Gaussian blur σ = 1, then bicubic | ℓ_pixel, SRCNN: no blur (`--blur 0`, the standard benchmark inputs); ℓ_feat (`sr4-feat`, `sr8-feat`): σ = 1, as the paper |
 # | training crops | 288×288 | 96×96 (×4), 192×192 (×8) |
 # | training images | 10,000 from COCO | the 80 photos of the shared training set |
 # | schedule | 200,000 steps × 4 images | about 3,000 steps × 16 (×4) or × 8 (×8) |
@@ -122,7 +120,7 @@ plt.show()
 
 # %%
 shipped = {name: load_model(name) for name in shipped_models() if name.startswith("sr")}
-FEAT = {4: ("ℓ_feat", "sr4-feat"), 8: ("ℓ_feat (random VGG)", "sr8-feat-random-vgg")}  # label, model
+FEAT = {4: ("ℓ_feat", "sr4-feat"), 8: ("ℓ_feat", "sr8-feat")}  # label, model
 for name, model in shipped.items():
     record = training_record(name)  # a fine-tuned model: its steps include the run it started from
     print(f"{name:24} {record['total_steps']:>6} steps, {record['total_seconds'] / 60:4.0f} min on {record['device']}")
@@ -181,7 +179,7 @@ class YourSRCNN(torch.nn.Module):
 # Table 2 also gives ℓ_pixel and ℓ_feat on Set5, Set14 and BSD100 at ×4 and ×8; its table
 # could not be read again where this notebook was made, and the course prints no figure from
 # memory, so look them up there and check the ordering: ℓ_feat below ℓ_pixel in PSNR at both
-# scales (its ℓ_feat network used the ImageNet VGG, as `sr4-feat` does).
+# scales (its ℓ_feat networks used the ImageNet VGG, as `sr4-feat` and `sr8-feat` do).
 
 # %%
 PAPER = {4: {"bicubic": "28.43 / 0.8114", "SRCNN": "30.48"}, 8: {}}
@@ -223,8 +221,8 @@ display(Markdown("\n".join([head, "|---|---|" + "---|" * (len(scored) + 1)] + ro
 # - the sharpness ratio: the output's mean difference between neighbouring pixels over the HR
 #   image's; 1 has the original's edges, below 1 is blurrier.
 #
-# Both standard inputs (σ = 0) and the paper's blurred ones (σ = 1, what `sr4-feat` was trained
-# on, while ℓ_pixel was trained on σ = 0): each model is seen on its own degradation and on the
+# Both standard inputs (σ = 0) and the paper's blurred ones (σ = 1, what the ℓ_feat models were
+# trained on, while ℓ_pixel was trained on σ = 0): each model is seen on its own degradation and on the
 # other's. Look for ℓ_feat's lower PSNR beside its lower feature distance and a sharpness ratio
 # closer to 1.
 
@@ -400,16 +398,17 @@ display(Markdown("\n".join(["| ×4, σ = 1 blur | " + " | ".join(scored) + " |",
 
 # %% [markdown]
 # ### Question 3: what does the loss network's training give ℓ_feat?
-# `sr8-feat-random-vgg` was trained with a random loss network, `sr4-feat` with the ImageNet
-# one. What changes with the ImageNet weights, and why is the PSNR of ℓ_feat still below
-# ℓ_pixel's?
+# The course's first ℓ_feat models were trained with a random loss network (their scores stay in
+# `benchmarks/RESULTS.md`: at ×8 no sharper than bicubic, and no nearer the original in
+# features); `sr4-feat` and `sr8-feat` with the ImageNet one. What changes with the ImageNet
+# weights, and why is the PSNR of ℓ_feat still below ℓ_pixel's?
 #
 # <!-- BEGIN ANSWER -->
 # With the ImageNet weights, relu2_2 responds to edges, corners and textures that matter for
 # recognition; matching them forces the network to draw crisp, plausible detail (the paper's
-# Fig. 8/9; in the table above, `sr4-feat`'s sharpness ratio is much nearer 1 than
-# `sr4-pixel`'s, and it is nearer the original in relu3_3 features too, a layer it never
-# trained on), at the cost of exact pixel values, and the loss does not fix colours (hence the
+# Fig. 8/9; in the table above, the ℓ_feat models' sharpness ratios are much nearer 1 than the
+# ℓ_pixel models' at both scales, and on Set5 they are nearer the original in relu3_3 features
+# too, a layer they never trained on), at the cost of exact pixel values, and the loss does not fix colours (hence the
 # histogram matching). Random features are a weaker, arbitrary constraint: part of the signal
 # is lost and the results are mostly smooth or noisy. In either case the ℓ_feat network is not
 # trained to minimise the MSE, so its PSNR stays below ℓ_pixel's (in the paper's Table 2 as in

@@ -1,1 +1,0 @@
-OMP_NUM_THREADS=1 COURSE_CACHE=/tmp/cc nice -n 19 .venv/bin/python -m course_lib train-sr --scale 8 --loss feat --vgg-weights caffe --data ../shared/data/train --batch-size 8 --image-size 192 --blur 1.0 --warmup 100 --workers 0 --cache-images --checkpoint-every 100 --sample-every 100000 --steps 3000 --out training/sr8-feat
