@@ -160,11 +160,15 @@ class Checkpoint:
 
     def training_record(self) -> dict:
         """How a shipped model was trained (see ``tools/ship_model.py``), with ``total_steps`` and
-        ``total_seconds`` counting the run a fine-tuned model started from."""
+        ``total_seconds`` counting every run a fine-tuned model started from (``init``, nested
+        once per fine-tuning)."""
         record = self.state["training"]
-        first = record.get("init", {"steps": 0, "seconds": 0})
-        return {**record, "total_steps": first["steps"] + record["steps"],
-                "total_seconds": first["seconds"] + record["seconds"]}
+        totals, stage = {"total_steps": 0, "total_seconds": 0}, record
+        while stage is not None:
+            totals["total_steps"] += stage["steps"]
+            totals["total_seconds"] += stage["seconds"]
+            stage = stage.get("init")
+        return {**record, **totals}
 
 
 def load_model(name_or_path: str | os.PathLike, device: torch.device | str = "cpu",

@@ -177,8 +177,11 @@ def test_shipped_models_load_by_name_with_their_training_record():
         stored = Checkpoint(name)
         assert stored.steps == record["total_steps"] and stored.fingerprint == record["fingerprint"]
         assert record["steps"] > 0 and "train-sr" in record["command"] and record["device"]
-        if "--init" in record["command"]:  # fine-tuned: the run it started from is recorded and counted
-            assert record["total_steps"] == record["init"]["steps"] + record["steps"] > record["steps"]
+        if "--init" in record["command"]:  # fine-tuned: the runs it started from are recorded and counted
+            stages, stage = [], record
+            while stage is not None:
+                stages, stage = stages + [stage["steps"]], stage.get("init")
+            assert record["total_steps"] == sum(stages) > record["steps"]
         assert shipped_models()[name].stat().st_size <= 10 * 2**20
 
 
@@ -208,6 +211,12 @@ def test_ship_model_writes_the_weights_and_how_they_were_trained(sr_model, tmp_p
     record = training_record(second)
     assert record["init"]["from"] == "first.pt" and record["init"]["command"] == "train-sr --steps 3"
     assert record["total_steps"] == 6 and "second.pt" in capsys.readouterr().out
+
+    assert ship_model.main([str(sr_model), "third", "--command", "train-sr --init second",
+                            "--init-checkpoint", str(second)]) == 0  # fine-tuned twice: every stage counts
+    record = training_record(tmp_path / "course_lib" / "models" / "third.pt")
+    assert record["init"]["init"]["command"] == "train-sr --steps 3"
+    assert (record["total_steps"], record["total_seconds"]) == (9, 3 * record["seconds"])
 
 
 @pytest.mark.parametrize("name", ["sr4-pixel", "sr8-pixel"])
