@@ -114,7 +114,7 @@ plt.show()
 # | degradation | Gaussian blur σ = 1, then bicubic | ℓ_pixel, SRCNN: no blur (`--blur 0`, the standard benchmark inputs); ℓ_feat (`sr4-feat`, `sr8-feat`): σ = 1, as the paper |
 # | training crops | 288×288 | 96×96 (×4), 192×192 (×8) |
 # | training images | 10,000 from COCO | the 80 photos of the shared training set |
-# | schedule | 200,000 steps × 4 images | about 3,000 steps × 16 (×4) or × 8 (×8) |
+# | schedule | 200,000 steps × 4 images | 2,800–4,200 steps × 16 (×4) or × 8 (×8); SRCNN 6,000 × 16 |
 # | learning rate | Adam 1e-3 | Adam 1e-3, with a warm-up for ℓ_feat (see the training cell below) |
 # | SRCNN | Y channel only (c = 1), 33×33 patches from ILSVRC, evaluated at ×4 only | RGB (c = 3), trained by the course at ×4 and ×8; the ×8 row is course-trained and not in the paper |
 
