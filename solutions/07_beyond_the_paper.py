@@ -196,10 +196,11 @@ display(Markdown("| style | `multi`: eq. 5 (iterations worth) | one-style networ
                      for name, s in scores.items())))
 
 # %% [markdown]
-# What to see: one network with four styles does each style about as well as a network of its
-# own. For candy and mosaic the iteration counts are within the ±5 by which they moved from one
-# checkpoint to the next in notebook 4's runs, and rain-princess and udnie, which only had the
-# shared run's steps (a quarter of its images each), are worth as many iterations or more.
+# What to see: one network with four styles does each style as well as a network of its own.
+# For candy and mosaic it is worth a few iterations more than their own networks, about the ±5
+# by which those moved from one checkpoint to the next in notebook 4's runs (`multi` began as
+# the candy network and then had 4,000 steps of its own). Rain-princess and udnie, which only had
+# the shared run's steps (a quarter of its images each), are worth as many iterations.
 # Each style costs 3,200 parameters instead of 1.7 million (`benchmarks/RESULTS.md`, *One
 # network, four styles*, has the per-photo numbers and the commands).
 
