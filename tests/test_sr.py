@@ -1,6 +1,7 @@
 """Super-resolution: degradation, pairs, metrics with known answers, and the three commands."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -274,6 +275,18 @@ def test_fine_tuning_starts_from_given_weights(sr_folder, sr_model, tmp_path, ca
     for name, value in before["model"].items():  # one step at lr 1e-9 from the given weights
         if value.is_floating_point() and "running" not in name:
             assert torch.allclose(value, after["model"][name], atol=1e-6), name
+    start = tmp_path / "start.pt"  # a run started from a model resumes after that model is shipped again
+    shutil.copy(sr_model, start)
+    code, _, err = run_cli(capsys, *common, "--init", start, "--out", tmp_path / "again", "--steps", "1")
+    assert code == 0, err
+    started = load_checkpoint(tmp_path / "again" / "checkpoint.pt")["train_config"]["extra"]
+    reshipped = load_checkpoint(start)
+    reshipped["model"] = {k: v + 1 if v.is_floating_point() else v for k, v in reshipped["model"].items()}
+    torch.save(reshipped, start)
+    code, _, err = run_cli(capsys, *common, "--init", start, "--out", tmp_path / "again", "--steps", "2")
+    assert code == 0, err
+    resumed = load_checkpoint(tmp_path / "again" / "checkpoint.pt")
+    assert resumed["step"] == 2 and resumed["train_config"]["extra"] == started, err  # the old code refused it
     code, _, err = run_cli(capsys, *common, "--init", sr_model, "--out", tmp_path / "x8", "--steps", "1",
                            "--scale", "8", "--image-size", "64")  # ×8 needs 64² crops
     assert code == 1 and "do not fit this network" in err

@@ -32,12 +32,28 @@ def _initialise(model, source: str) -> dict:
                      "weights_sha256": weights_sha256(weights)}}
 
 
+def _init_record(args: argparse.Namespace, run: tasks.Run) -> dict:
+    """What ``--init`` adds to the run's fingerprint. A run being resumed keeps the record it
+    started with and its own weights: the file it started from may have changed since (a model
+    shipped again under the same name) without changing the run."""
+    from ..checkpoints import CHECKPOINT, read, resolve
+
+    if not args.init:
+        return {}
+    resumed = Path(args.out) / CHECKPOINT
+    if resumed.is_file() and not args.restart:
+        started = read(resumed).get("train_config", {}).get("extra", {})
+        if started.get("init", {}).get("from") == resolve(args.init).name:
+            return started
+    return _initialise(run.model, args.init)
+
+
 def _fit(args: argparse.Namespace, run: tasks.Run) -> int:
     """Train ``run`` with the loop's command-line options; print the last losses as JSON."""
     history = run.train(args.out, device=device(args), restart=args.restart,
                         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
                         num_workers=args.workers, amp=args.amp, channels_last=not args.no_channels_last,
-                        compile=args.compile, extra=_initialise(run.model, args.init) if args.init else {})
+                        compile=args.compile, extra=_init_record(args, run))
     if history:
         print(json.dumps({"step": history[-1]["step"], "losses": {k: v for k, v in history[-1].items()
                                                                   if k not in ("step", "seconds")},
