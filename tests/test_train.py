@@ -92,6 +92,30 @@ def test_one_non_finite_step_is_skipped(images, random_vgg, tmp_path):
     assert any(not torch.equal(before[k], v) for k, v in state["model"].items())
 
 
+def test_a_loss_that_jumps_keeps_the_checkpoint_from_before_it(images, random_vgg, tmp_path, capsys):
+    from course_lib.stopping import loss_jump
+    from course_lib.train import step
+
+    model, objective, dataset = setup(images, random_vgg)
+    calls = []
+
+    def jumps_after_eight(m, loss_fn, optimizer, batch):  # the loss ×10 from step 9 on, as sr8-feat's did
+        calls.append(1)
+        loss, parts = step(m, loss_fn, optimizer, batch)
+        return loss * (10 if len(calls) > 8 else 1), parts
+    config = TrainConfig(steps=12, batch_size=2, num_workers=0, log_every=1, checkpoint_every=4)
+    train(model, objective, dataset, tmp_path / "run", config, step_fn=jumps_after_eight)
+    kept = tmp_path / "run" / "checkpoint-before-jump-at-12.pt"
+    assert [p.name for p in (tmp_path / "run").glob("checkpoint-*")] == [kept.name]  # not at 8: no jump then
+    assert load_checkpoint(kept)["step"] == 8 and load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] == 12
+    assert "the loss jumped" in capsys.readouterr().err
+    flat = [{"step": i + 1, "total": 1.0 + 0.5 * (i % 2)} for i in range(20)]  # noisy, no jump
+    assert loss_jump(flat, 10) is None
+    late = flat[:17] + [{"step": i, "total": 5.0} for i in (18, 19, 20)]  # in the window's last three logs
+    assert loss_jump(late, 10) == (1.25, 5.0)
+    assert loss_jump([{"step": i, "model_total": 9.0 * i} for i in range(1, 21)], 10) is None  # a GAN's groups
+
+
 @pytest.mark.slow
 def test_non_finite_steps_in_a_row_stop_and_keep_a_usable_checkpoint(images, random_vgg, tmp_path):
     model, _, dataset = setup(images, random_vgg)
