@@ -164,7 +164,8 @@ def test_srcnn_trains_through_the_same_commands(sr_folder, tmp_path, capsys, mon
     assert code == 0 and json.loads(out)["sets"]["set"]["images"] == 2, err
 
 
-SHIPPED_SR = {"sr4-pixel": 4, "sr8-pixel": 8, "srcnn4": 4, "srcnn8": 8, "sr4-feat": 4, "sr8-feat": 8}
+SHIPPED_SR = {"sr4-pixel": 4, "sr8-pixel": 8, "srcnn4": 4, "srcnn8": 8, "sr4-feat": 4, "sr8-feat": 8,
+              "sr8-pixel-blur1": 8}
 
 
 def test_shipped_models_load_by_name_with_their_training_record():
