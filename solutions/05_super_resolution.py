@@ -223,8 +223,10 @@ display(Markdown("\n".join([head, "|---|---|" + "---|" * (len(scored) + 1)] + ro
 #
 # Both standard inputs (σ = 0) and the paper's blurred ones (σ = 1, what the ℓ_feat models were
 # trained on, while ℓ_pixel was trained on σ = 0): each model is seen on its own degradation and on the
-# other's. Look for ℓ_feat's lower PSNR beside its lower feature distance and a sharpness ratio
-# closer to 1.
+# other's. (`sr8-pixel-blur1` is ℓ_pixel trained on σ = 1 with `sr8-pixel`'s recipe, a control
+# that makes the ×8 comparison the paper's, where both losses see the same degradation;
+# `benchmarks/RESULTS.md` scores it on four sets.) Look for ℓ_feat's lower PSNR beside its
+# lower feature distance and a sharpness ratio closer to 1.
 
 # %%
 perceptual_net = loss_network(hparams.SR_PERCEPTUAL_LAYERS, device=device)
