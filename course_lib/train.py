@@ -36,7 +36,8 @@ from .files import remove_stale_temps, run_lock
 from .objectives import Objective
 from .reports import save_sample, say_projection
 from .runs import RunMismatch, TrainConfig, differences, fingerprint, precision, with_defaults
-from .stopping import JUMP, Interrupted, keep_before_jump, signals_as_interrupt, worker_ignores_stop_signals
+from .stopping import Interrupted, signals_as_interrupt, worker_ignores_stop_signals
+from .watch import checkpoint_warnings
 
 SKIPPED = "skipped.txt"
 MIN_BAD_IMAGES = 2  # unreadable training images always tolerated, however small the folder
@@ -287,12 +288,10 @@ class Trainer:
         rng = {"torch": torch.get_rng_state(),
                "cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []}
         extra = {"hyper_parameters": self.record} if self.record else {}
-        kept = keep_before_jump(self.path, self.history, self.config.checkpoint_every, self.steps_done)
-        if kept:
-            say(f"warning: the loss jumped (its median over the last {self.config.checkpoint_every} steps is more "
-                f"than {JUMP:g}× the {self.config.checkpoint_every} before); the checkpoint from before it is kept "
-                f"as {short_path(kept)}. If the run does not recover, fine-tune from it at a lower learning rate "
-                f"(--init).")
+        sample = None if self.sample_input is None else self.sample_input.to(self.device)
+        for warning in checkpoint_warnings(self.path, self.history, self.config.checkpoint_every, self.steps_done,
+                                           self.model, sample):
+            say(warning)
         checkpoints.save(self.path, snapshot["model"], config_of(self.model), optimizers=snapshot["optimizers"],
                          scaler=self.scaler.state_dict(), step=self.steps_done, history=self.history,
                          seconds=self.seconds(), rng=rng, fingerprint=self.identity,

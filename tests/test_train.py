@@ -93,8 +93,8 @@ def test_one_non_finite_step_is_skipped(images, random_vgg, tmp_path):
 
 
 def test_a_loss_that_jumps_keeps_the_checkpoint_from_before_it(images, random_vgg, tmp_path, capsys):
-    from course_lib.stopping import loss_jump
     from course_lib.train import step
+    from course_lib.watch import loss_jump
 
     model, objective, dataset = setup(images, random_vgg)
     calls = []
@@ -114,6 +114,29 @@ def test_a_loss_that_jumps_keeps_the_checkpoint_from_before_it(images, random_vg
     late = flat[:17] + [{"step": i, "total": 5.0} for i in (18, 19, 20)]  # in the window's last three logs
     assert loss_jump(late, 10) == (1.25, 5.0)
     assert loss_jump([{"step": i, "model_total": 9.0 * i} for i in range(1, 21)], 10) is None  # a GAN's groups
+
+
+def test_a_relu_layer_that_stops_firing_is_named_at_each_checkpoint(images, random_vgg, tmp_path, capsys):
+    from course_lib.train import step
+    from course_lib.watch import dead_relus
+
+    model, objective, dataset = setup(images, random_vgg)
+    sample = torch.rand(1, 3, 32, 32)
+    assert dead_relus(model, sample) == [] and model.training  # alive, and the model is left in training mode
+    calls = []
+
+    def kills_a_layer_from_step_eight(m, loss_fn, optimizer, batch):  # as sr8-feat's last upsampling ReLU
+        calls.append(1)
+        loss, parts = step(m, loss_fn, optimizer, batch)
+        if len(calls) >= 8:
+            with torch.no_grad():
+                model.layers[15].weight.zero_()
+                model.layers[15].bias.fill_(-1.0)
+        return loss, parts
+    config = TrainConfig(steps=12, batch_size=2, num_workers=0, log_every=1, checkpoint_every=4)
+    train(model, objective, dataset, tmp_path / "run", config, sample_input=sample, step_fn=kills_a_layer_from_step_eight)
+    warned = re.findall(r"at step (\d+) the ReLU layer\(s\) (\S+) output zero", capsys.readouterr().err)
+    assert warned == [("8", "layers.16"), ("12", "layers.16")]
 
 
 @pytest.mark.slow
