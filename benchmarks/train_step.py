@@ -25,7 +25,9 @@ and peak memory (CUDA: max allocated; CPU: peak resident set); for the course al
 floating-point operations of one step (torch.utils.flop_counter), the rate achieved, the
 rate of a large matrix product in the step's precision on the same threads (the practical
 peak: a virtual machine does not say its clock) and the step's fraction of it, and the paper's
-schedule (40,000 steps) projected in minutes; with --baseline the ratio course/baseline of each pair, with their median and range. ``--data DIR`` makes the course's
+schedule (40,000 steps) projected in minutes; with --baseline the same rates for the example
+(its operations counted the same way, its peak that of fp32, the precision it runs in) and the
+ratio course/baseline of each pair, with their median and range. ``--data DIR`` makes the course's
 loop decode random crops of real image files (with ``--workers``), to see whether the data
 pipeline keeps up.
 """
@@ -191,15 +193,8 @@ def run_baseline(args, queue) -> None:
     gram_style = [gram_matrix(f) for f in vgg(normalize_batch(style.repeat(args.batch, 1, 1, 1).to(device)))]
     loader = torch.utils.data.DataLoader(InMemory(max(8, 2 * args.batch), args.size, 255.0),
                                          batch_size=args.batch, shuffle=True, drop_last=True)
-    times, batches = [], iter(())
-    for _ in range(args.warmup + args.steps):
-        began = time.perf_counter()
-        x = next(batches, None)
-        if x is None:
-            batches = iter(loader)
-            x = next(batches)
+    def losses(x):
         n_batch = len(x)
-        optimizer.zero_grad()
         x = x.to(device)
         y = transformer(x)
         y, x = normalize_batch(y), normalize_batch(x)
@@ -208,12 +203,26 @@ def run_baseline(args, queue) -> None:
         style_loss = 0.0
         for ft_y, gm_s in zip(features_y, gram_style):
             style_loss += mse_loss(gram_matrix(ft_y), gm_s[:n_batch, :, :])
-        style_loss *= 1e10
+        return content_loss, style_loss * 1e10
+
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:  # counted as the course's: forward and backward
+        sum(losses(next(iter(loader)))).backward()
+    times, batches = [], iter(())
+    for _ in range(args.warmup + args.steps):
+        began = time.perf_counter()
+        x = next(batches, None)
+        if x is None:
+            batches = iter(loader)
+            x = next(batches)
+        optimizer.zero_grad()
+        content_loss, style_loss = losses(x)
         (content_loss + style_loss).backward()
         optimizer.step()
         content_loss.item(), style_loss.item()  # the example accumulates both every step
         times.append(time.perf_counter() - began)
-    queue.put(_result(times[args.warmup:], args, device))
+    queue.put({**_result(times[args.warmup:], args, device), "flops_per_step": float(counter.get_total_flops())})
 
 
 def _result(times, args, device) -> dict:
@@ -256,6 +265,16 @@ def _summary(runs: list[dict], batch: int) -> dict:
             "peak_mem_mb": max(r["peak_mem_mb"] for r in runs)}
 
 
+def _add_rate(side: dict, flops: float, device, dtype) -> None:
+    """A side's operations per step, the rate it reaches, and its fraction of the practical peak
+    of its own precision (the example runs in fp32; the course in what ``--amp`` picks)."""
+    peak = _gemm_peak(device, dtype)
+    rate = flops / side["step_s"] / 1e12
+    side.update(gflop_per_step=round(flops / 1e9, 1), achieved_tflop_per_s=round(rate, 2),
+                gemm_peak_tflop_per_s={"dtype": str(dtype).removeprefix("torch."), "value": round(peak, 2)},
+                fraction_of_gemm_peak=round(rate / peak, 3))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
@@ -292,19 +311,14 @@ def main() -> None:
               "settings": {"amp": args.amp, "compile": args.compile, "channels_last": not args.no_channels_last,
                            "cudnn_benchmark": not args.no_cudnn_benchmark, "workers": args.workers},
               "course": _summary(course, args.batch)}
-    flops = course[0]["flops_per_step"]
-    result["course"]["gflop_per_step"] = round(flops / 1e9, 1)
-    result["course"]["achieved_tflop_per_s"] = round(flops / result["course"]["step_s"] / 1e12, 2)
     from course_lib.runs import precision
 
-    dtype = precision(args.amp, device) or torch.float32
-    peak = _gemm_peak(device, dtype)
-    result["course"]["gemm_peak_tflop_per_s"] = {"dtype": str(dtype).removeprefix("torch."), "value": round(peak, 2)}
-    result["course"]["fraction_of_gemm_peak"] = round(flops / result["course"]["step_s"] / 1e12 / peak, 3)
+    _add_rate(result["course"], course[0]["flops_per_step"], device, precision(args.amp, device) or torch.float32)
     result["course"]["paper_schedule_minutes"] = round(40_000 * result["course"]["step_s"] / 60, 1)
     if args.baseline:
         ratios = [c["step_s"] / b["step_s"] for c, b in zip(course, baseline)]
         result["baseline"] = _summary(baseline, args.batch)
+        _add_rate(result["baseline"], baseline[0]["flops_per_step"], device, torch.float32)
         result["ratio_course_to_baseline"] = {"median": round(statistics.median(ratios), 3),
                                               "range": [round(min(ratios), 3), round(max(ratios), 3)],
                                               "runs": [round(r, 3) for r in ratios]}
