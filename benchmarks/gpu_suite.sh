@@ -6,7 +6,9 @@
 #
 # sr:    trains the super-resolution models of notebook 5 side by side on the one GPU for
 #        MINUTES (default 6) each, stopping them with SIGTERM (which saves a checkpoint), then
-#        scores every checkpoint with eval-sr on Set5, Set14 and BSD68. Checkpoints go to
+#        scores every checkpoint with eval-sr --perceptual (PSNR/SSIM, the relu2_2 and relu3_3
+#        distances of the paper's VGG-16 and the sharpness ratio) on the benchmark sets of
+#        COURSE_DATA (Set5, Set14, BSD100, BSD68). Checkpoints go to
 #        runs/gpu/<name>/; logs and scores to $OUT. To repeat a run exactly, rerun its
 #        command with --steps set to the step its checkpoint reached. The ℓ_feat models use
 #        the paper's VGG-16; the GPU machine reaches no registry, so carry a COURSE_CACHE
@@ -38,11 +40,11 @@ sr() {
   wait
   for name in "${!jobs[@]}"; do
     scale=${name:2:1}; [ "${name:0:5}" = srcnn ] && scale=${name:5:1}
-    "$python" -m course_lib eval-sr --model "runs/gpu/$name/checkpoint.pt" --scale "$scale" \
+    "$python" -m course_lib eval-sr --model "runs/gpu/$name/checkpoint.pt" --scale "$scale" --perceptual \
       > "$OUT/$name.eval.json" 2>> "$OUT/$name.log" &
   done
   for scale in 4 8; do
-    "$python" -m course_lib eval-sr --model bicubic --scale "$scale" > "$OUT/bicubic$scale.eval.json" 2>/dev/null &
+    "$python" -m course_lib eval-sr --model bicubic --scale "$scale" --perceptual > "$OUT/bicubic$scale.eval.json" 2>/dev/null &
   done
   wait
 }
