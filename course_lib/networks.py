@@ -76,7 +76,11 @@ class NearestUpsampleConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        padded = nn.functional.pad(x, (1, 1, 1, 1), mode="replicate")
+        # Replicate padding by one pixel, written as concatenation: torch.compile (inductor, torch
+        # 2.14) fails on F.pad(mode="replicate") over channels_last tensors, whose backward it
+        # expects in NCHW strides (AssertionError in replication_pad2d_backward).
+        padded = torch.cat([x[..., :1, :], x, x[..., -1:, :]], dim=-2)
+        padded = torch.cat([padded[..., :1], padded, padded[..., -1:]], dim=-1)
         outputs = []
         for a, rows in enumerate(self._phases(self.conv.weight, 2)):
             for b, kernel in enumerate(self._phases(rows, 3)):

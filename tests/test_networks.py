@@ -53,6 +53,18 @@ def test_nearest_upsample_conv_equals_upsample_then_conv():
         assert torch.allclose(p, q, rtol=1e-4, atol=1e-4)
 
 
+def test_nearest_upsample_conv_compiles_with_channels_last():
+    """torch.compile of the course's training step (train-style --compile, the GPU benchmark's
+    ablation) with channels_last: the backward through the upsampling's padding must compile."""
+    torch.manual_seed(0)
+    layer = NearestUpsampleConv(8, 4)
+    x = torch.randn(2, 8, 12, 10).to(memory_format=torch.channels_last).requires_grad_()
+    eager = torch.autograd.grad(layer(x).square().sum(), [x, layer.conv.weight])
+    compiled = torch.autograd.grad(torch.compile(layer)(x).square().sum(), [x, layer.conv.weight])
+    for p, q in zip(compiled, eager):
+        assert torch.allclose(p, q, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("scale, stages", [(4, 2), (8, 3)])
 def test_super_resolution_net(scale, stages):
     net = SuperResolutionNet(scale)
