@@ -16,6 +16,10 @@
 # bench: the training-step benchmark (course against the fast_neural_style step, and the
 #        course with each speed setting switched off), GPU utilisation during the course's
 #        run, Table 1, and peak memory of stylising large images whole and in tiles.
+#
+# SMOKE=1 runs 'bench' at tiny sizes (and 'sr' is as short as MINUTES makes it, at least 1 on a
+# CPU), on whatever COURSE_DEVICE says: test the suite on the CPU with it before the GPU call,
+# whose time is short:  SMOKE=1 COURSE_DEVICE=cpu COURSE_DATA=... OUT=/tmp/smoke bash benchmarks/gpu_suite.sh bench
 set -uo pipefail
 cd "$(dirname "$0")/.."
 : "${COURSE_DATA:?set COURSE_DATA to the course images}" "${OUT:?set OUT to a folder for the results}"
@@ -51,18 +55,25 @@ sr() {
 
 bench() {
   local step=(benchmarks/train_step.py --size 256 --batch 4 --steps 40 --warmup 10 --runs 3)
-  nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader,nounits -lms 100 \
-    > "$OUT/gpu_util.csv" &
-  local smi=$!
+  local table=(--gatys-steps 20) memory=(--sizes 1024 2048 4096 --tile 1024) smi=""
+  if [ "${SMOKE:-0}" = 1 ]; then
+    step=(benchmarks/train_step.py --size 64 --batch 4 --steps 2 --warmup 1 --runs 1)
+    table=(--sizes 64 128 --gatys-steps 2 --min-run-time 0.2) memory=(--sizes 300 700 --tile 512)
+  fi
+  if command -v nvidia-smi > /dev/null; then
+    nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader,nounits -lms 100 \
+      > "$OUT/gpu_util.csv" &
+    smi=$!
+  fi
   "$python" "${step[@]}" --baseline > "$OUT/step_default.json"
-  kill "$smi"
+  [ -n "$smi" ] && kill "$smi"
   "$python" "${step[@]}" --amp off > "$OUT/step_amp_off.json"
   "$python" "${step[@]}" --no-channels-last > "$OUT/step_no_channels_last.json"
   "$python" "${step[@]}" --no-cudnn-benchmark > "$OUT/step_no_cudnn_benchmark.json"
   "$python" "${step[@]}" --compile > "$OUT/step_compile.json"
   "$python" "${step[@]}" --data "$COURSE_DATA/train" --workers 8 > "$OUT/step_real_data.json"
-  "$python" benchmarks/speed_table.py --gatys-steps 20 --markdown > "$OUT/table1.txt"
-  "$python" benchmarks/stylize_memory.py --sizes 1024 2048 4096 --tile 1024 > "$OUT/memory.json"
+  "$python" benchmarks/speed_table.py "${table[@]}" --markdown > "$OUT/table1.txt"
+  "$python" benchmarks/stylize_memory.py "${memory[@]}" > "$OUT/memory.json"
 }
 
 "$@"

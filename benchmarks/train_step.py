@@ -231,11 +231,22 @@ def _result(times, args, device) -> dict:
 
 
 def _in_child(target, args) -> dict:
+    """``target``'s result, run in a fresh process; a child that dies without one (its traceback
+    is printed above) ends the benchmark with an error instead of waiting for it forever."""
+    import queue as queues
+
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=target, args=(args, queue))
     process.start()
-    result = queue.get()
+    while True:
+        try:
+            result = queue.get(timeout=1)
+            break
+        except queues.Empty:
+            if not process.is_alive():
+                sys.exit(f"error: the {target.__name__.removeprefix('run_')} run failed "
+                         f"(exit code {process.exitcode}); its traceback is above")
     process.join()
     return result
 
