@@ -244,7 +244,7 @@ def _in_child(target, args) -> dict:
             result = queue.get(timeout=1)
             break
         except queues.Empty:
-            if not process.is_alive():
+            if not process.is_alive() and queue.empty():  # a result put just before it ended is still read
                 sys.exit(f"error: the {target.__name__.removeprefix('run_')} run failed "
                          f"(exit code {process.exitcode}); its traceback is above")
     process.join()
