@@ -71,21 +71,13 @@ class InMemory:
         return self.images[key[0] if isinstance(key, tuple) else key]
 
 
-def _flops_per_step(objective, batch, device) -> float:
-    """Floating-point operations of one training step (forward and backward), counted by
-    torch.utils.flop_counter on the course's network and objective."""
-    import torch
+def _flops(loss) -> float:
+    """Floating-point operations of one training step, forward and backward: ``loss()`` and its
+    backward pass, counted by torch.utils.flop_counter (the same way for both sides)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from course_lib.architectures import build
-
-    model = build("style").to(device)
     with FlopCounterMode(display=False) as counter:
-        loss, _ = objective.loss(model, batch.to(device))
-        loss.backward()
-    del model
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
+        loss().backward()
     return float(counter.get_total_flops())
 
 
@@ -109,7 +101,10 @@ def run_course(args, queue) -> None:
     objective = PerceptualObjective(loss_net, torch.rand(1, 3, args.size, args.size, device=device))
     dataset = data.CropDataset(data.list_images(Path(args.data)), crop=args.size, resize=args.size) \
         if args.data else InMemory(max(8, 2 * args.batch), args.size)
-    flops = _flops_per_step(objective, torch.rand(args.batch, 3, args.size, args.size), device)
+    batch = torch.rand(args.batch, 3, args.size, args.size, device=device)
+    flops = _flops(lambda: objective.loss(build("style").to(device), batch)[0])  # a network of its own
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     cfg = TrainConfig(steps=args.warmup + args.steps, batch_size=args.batch, log_every=1,
                       checkpoint_every=10**9, num_workers=args.workers, compile=args.compile,
                       amp=args.amp, channels_last=not args.no_channels_last,
@@ -205,10 +200,7 @@ def run_baseline(args, queue) -> None:
             style_loss += mse_loss(gram_matrix(ft_y), gm_s[:n_batch, :, :])
         return content_loss, style_loss * 1e10
 
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with FlopCounterMode(display=False) as counter:  # counted as the course's: forward and backward
-        sum(losses(next(iter(loader)))).backward()
+    flops = _flops(lambda: sum(losses(next(iter(loader)))))
     times, batches = [], iter(())
     for _ in range(args.warmup + args.steps):
         began = time.perf_counter()
@@ -222,7 +214,7 @@ def run_baseline(args, queue) -> None:
         optimizer.step()
         content_loss.item(), style_loss.item()  # the example accumulates both every step
         times.append(time.perf_counter() - began)
-    queue.put({**_result(times[args.warmup:], args, device), "flops_per_step": float(counter.get_total_flops())})
+    queue.put({**_result(times[args.warmup:], args, device), "flops_per_step": flops})
 
 
 def _result(times, args, device) -> dict:
