@@ -44,16 +44,22 @@ def psnr_ssim(output: torch.Tensor, target: torch.Tensor, border: int) -> tuple[
     return float(psnr), float(ssim)
 
 
-def feature_distance(output: torch.Tensor, target: torch.Tensor, loss_net: torch.nn.Module,
-                     border: int = 0) -> dict[str, float]:
+def features(image: torch.Tensor, loss_net: torch.nn.Module, border: int = 0) -> dict[str, torch.Tensor]:
+    """``loss_net``'s features of ``image`` rounded to 8 bits with ``border`` pixels cropped: the
+    target side of :func:`feature_distance`, computed once when several outputs share a target."""
+    with torch.no_grad():
+        return loss_net(_crop(quantize(image).reshape(1, *image.shape[-3:]), border).to(device_of(loss_net)))
+
+
+def feature_distance(output: torch.Tensor, target: torch.Tensor | dict[str, torch.Tensor],
+                     loss_net: torch.nn.Module, border: int = 0) -> dict[str, float]:
     """The feature reconstruction loss of eq. 2, ‖φ_j(ŷ) − φ_j(y)‖² / (C_j H_j W_j), at each layer
     of ``loss_net`` (a :class:`course_lib.vgg.VGGFeatures`), between the 8-bit rounded images with
-    ``border`` pixels cropped. ℓ_feat trained at relu2_2 optimises the first of these directly;
-    relu3_3 is a layer it never saw."""
-    images = torch.cat([_crop(quantize(i).reshape(1, *i.shape[-3:]), border) for i in (output, target)])
-    with torch.no_grad():
-        feats = loss_net(images.to(device_of(loss_net)))
-    return {layer: (f[0] - f[1]).float().pow(2).mean().item() for layer, f in feats.items()}
+    ``border`` pixels cropped; ``target`` is the image y or its :func:`features`. ℓ_feat trained
+    at relu2_2 optimises the first of these directly; relu3_3 is a layer it never saw."""
+    target = target if isinstance(target, dict) else features(target, loss_net, border)
+    output = features(output, loss_net, border)
+    return {layer: (output[layer] - f).float().pow(2).mean().item() for layer, f in target.items()}
 
 
 def sharpness_ratio(output: torch.Tensor, target: torch.Tensor, border: int = 0) -> float:

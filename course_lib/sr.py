@@ -31,7 +31,7 @@ from torchvision.transforms import functional as TF
 from . import data
 from .config import device_of
 from .images import load_image, quantize, resize
-from .metrics import feature_distance, psnr_ssim, sharpness_ratio
+from .metrics import feature_distance, features, psnr_ssim, sharpness_ratio
 
 
 def degrade(hr: torch.Tensor, scale: int, blur: float = 1.0) -> torch.Tensor:
@@ -116,21 +116,38 @@ def _hr_images(folder: Path, scale: int) -> tuple[list[tuple[str, torch.Tensor]]
 
 
 @torch.no_grad()
+def evaluate_models(models: dict[str, nn.Module | None], folder: Path, scale: int, blur: float = 0.0,
+                    match: bool = False, degrade_fn=degrade, loss_net: nn.Module | None = None) -> dict[str, dict]:
+    """:func:`evaluate` for several models (None: bicubic) on the same images, by name: each LR
+    input and the HR image's features are made once for all of them."""
+    images, cropped = _hr_images(Path(folder), scale)
+    scores: dict[str, dict[str, dict]] = {name: {} for name in models}
+    for image, hr in images:
+        lr = quantize(degrade_fn(hr, scale, blur))
+        target = None if loss_net is None else features(hr, loss_net, border=scale)
+        for name, model in models.items():
+            output = upscale(model, lr, scale, match)
+            psnr, ssim = psnr_ssim(output, hr, border=scale)
+            scores[name][image] = {"psnr": psnr, "ssim": ssim}
+            if target is not None:
+                scores[name][image].update(feature_distance(output, target, loss_net, border=scale),
+                                           sharpness_ratio=sharpness_ratio(output, hr, border=scale))
+    return {name: _summary(per_image, cropped) for name, per_image in scores.items()}
+
+
+def _summary(per_image: dict[str, dict], cropped: list[str]) -> dict:
+    """The mean of each score over the images, with the images' own scores and the crop notes."""
+    keys = next(iter(per_image.values()))
+    means = {key: statistics.mean(s[key] for s in per_image.values()) for key in keys}
+    return {**means, "images": len(per_image), "cropped_to_multiple_of_scale": cropped, "per_image": per_image}
+
+
 def evaluate(model: nn.Module | None, folder: Path, scale: int, blur: float = 0.0,
              match: bool = False, degrade_fn=degrade, loss_net: nn.Module | None = None) -> dict:
     """Mean PSNR/SSIM of ``model`` (None: bicubic upscaling) on the HR images in ``folder``;
     ``match`` histogram-matches each output to its LR input first (see :func:`upscale`);
     ``degrade_fn(hr, scale, blur)`` makes the LR inputs (a student's own :func:`degrade`).
     With a ``loss_net``, also the paper's other half: the mean feature distance at each of its
-    layers and the sharpness ratio to the HR image (:mod:`course_lib.metrics`)."""
-    images, cropped = _hr_images(Path(folder), scale)
-    scores: list[dict] = []
-    for _, hr in images:
-        output = upscale(model, quantize(degrade_fn(hr, scale, blur)), scale, match)
-        psnr, ssim = psnr_ssim(output, hr, border=scale)
-        scores.append({"psnr": psnr, "ssim": ssim})
-        if loss_net is not None:
-            scores[-1].update(feature_distance(output, hr, loss_net, border=scale),
-                              sharpness_ratio=sharpness_ratio(output, hr, border=scale))
-    means = {key: statistics.mean(s[key] for s in scores) for key in scores[0]}
-    return {**means, "images": len(scores), "cropped_to_multiple_of_scale": cropped}
+    layers and the sharpness ratio to the HR image (:mod:`course_lib.metrics`). ``per_image`` holds
+    each image's scores by file name, for paired comparisons of two models on the same images."""
+    return evaluate_models({"model": model}, folder, scale, blur, match, degrade_fn, loss_net)["model"]

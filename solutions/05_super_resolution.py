@@ -57,7 +57,7 @@ from course_lib.images import load_image, resize, show_images
 from course_lib.checkpoints import load_model, shipped_models, training_record
 from course_lib.networks import SRCNN, ResidualBlock, conv
 from course_lib.plots import loss_curves
-from course_lib.sr import evaluate, upscale
+from course_lib.sr import evaluate, evaluate_models, upscale
 from course_lib.vgg import loss_network
 
 device, preset = course_lib.setup()
@@ -233,10 +233,9 @@ perceptual_net = loss_network(hparams.SR_PERCEPTUAL_LAYERS, device=device)
 set_name, folder = next(iter(scored.items()))
 rows = []
 for scale in (4, 8):
+    methods = {"bicubic": None, "ℓ_pixel": shipped[f"sr{scale}-pixel"], FEAT[scale][0]: shipped[FEAT[scale][1]]}
     for blur in (0.0, 1.0):
-        for name, model in {"bicubic": None, "ℓ_pixel": shipped[f"sr{scale}-pixel"],
-                            FEAT[scale][0]: shipped[FEAT[scale][1]]}.items():
-            s = evaluate(model, folder, scale, blur=blur, loss_net=perceptual_net)
+        for name, s in evaluate_models(methods, folder, scale, blur=blur, loss_net=perceptual_net).items():
             rows.append(f"| ×{scale} | {blur:g} | {name} | {s['psnr']:.2f} | {s['relu2_2']:.3g} | {s['relu3_3']:.3g} "
                         f"| {s['sharpness_ratio']:.2f} |")
 display(Markdown("\n".join([f"| {set_name} | σ | method | PSNR (dB) | relu2_2 distance | relu3_3 distance "

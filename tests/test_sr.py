@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +12,9 @@ from PIL import Image
 
 from course_lib.data import CropDataset
 from course_lib.images import resize
-from course_lib.metrics import feature_distance, psnr_ssim, sharpness, sharpness_ratio
+from course_lib.metrics import feature_distance, features, psnr_ssim, sharpness, sharpness_ratio
 from course_lib.objectives import SR_WEIGHTS, PerceptualObjective
-from course_lib.sr import Degradation, degrade, evaluate, match_histogram, upscale
+from course_lib.sr import Degradation, degrade, evaluate, evaluate_models, match_histogram, upscale
 
 
 @needs_shared
@@ -21,6 +22,33 @@ def test_bicubic_set5_x4_matches_the_paper():
     result = evaluate(None, SHARED / "sr" / "Set5", scale=4)
     assert result["images"] == 5
     assert abs(result["psnr"] - 28.43) <= 0.1 and abs(result["ssim"] - 0.8114) <= 0.003, result
+    per_image = result["per_image"]
+    assert sorted(per_image) == ["baby.png", "bird.png", "butterfly.png", "head.png", "woman.png"]
+    assert result["psnr"] == pytest.approx(np.mean([s["psnr"] for s in per_image.values()]))
+
+
+def test_paired_comparison_of_two_models_known_answers():
+    """benchmarks/sr_paired.py: a model better on every image gets an interval below 0 and all the
+    images; one that wins half by a hair and loses half by a lot is worse, its interval above 0."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "sr_paired.py"
+    spec = importlib.util.spec_from_file_location("sr_paired", path)
+    sr_paired = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sr_paired)
+    names = [f"{i}.png" for i in range(20)]
+    base = dict(zip(names, np.linspace(100, 200, 20)))
+    gains = dict(zip(names, np.linspace(2, 4, 20)))
+    better = sr_paired.paired({n: v - gains[n] for n, v in base.items()}, base, lower_is_better=True, resamples=2000)
+    assert better["mean"] == pytest.approx(-3) and better["better"] == 20 and better["sign_p"] < 1e-5
+    assert -4 < better["low"] < -3 < better["high"] < -2
+    mixed = {n: v + (-0.1 if i % 2 else 5) for i, (n, v) in enumerate(base.items())}
+    worse = sr_paired.paired(mixed, base, lower_is_better=True, resamples=2000)
+    assert worse["better"] == 10 and worse["sign_p"] == 1.0 and 0 < worse["low"] < worse["mean"] < worse["high"]
+    psnr = sr_paired.paired({n: v + gains[n] for n, v in base.items()}, base, lower_is_better=False, resamples=2000)
+    assert psnr["better"] == 20
+    with pytest.raises(ValueError, match="different images"):
+        sr_paired.paired(base, {**base, "extra.png": 1.0}, lower_is_better=True, resamples=100)
 
 
 def test_psnr_of_a_model_like_output_computed_by_hand():
@@ -68,6 +96,26 @@ def test_feature_distance_is_eq2_at_each_layer():
         a, b = (net((torch.round(i * 255) / 255)[..., 4:-4, 4:-4]) for i in (y, x))
     for layer in ("relu1_2", "relu2_2"):
         assert d[layer] == pytest.approx((a[layer] - b[layer]).pow(2).mean().item(), rel=1e-5)
+    assert feature_distance(y, features(x, net, border=4), net, border=4) == pytest.approx(d, rel=1e-6)
+
+
+def test_models_scored_together_score_as_one_by_one(sr_folder):
+    """evaluate_models shares each LR input and the HR features between the models; the scores
+    are those of evaluate, model by model, image by image."""
+    from course_lib.vgg import VGGFeatures
+
+    net = VGGFeatures(("relu1_2", "relu2_2"), weights="random")
+    torch.manual_seed(0)
+    nearest = torch.nn.Sequential(torch.nn.Upsample(scale_factor=4), torch.nn.Conv2d(3, 3, 1)).eval()
+    models = {"bicubic": None, "nearest": nearest}
+    together = evaluate_models(models, sr_folder, 4, blur=1.0, loss_net=net)
+    for name, model in models.items():
+        alone = evaluate(model, sr_folder, 4, blur=1.0, loss_net=net)
+        assert together[name]["per_image"].keys() == alone["per_image"].keys() == {"square.png", "grey_odd.png"}
+        for image, scores in alone["per_image"].items():
+            assert together[name]["per_image"][image] == pytest.approx(scores, rel=1e-6), (name, image)
+        assert together[name]["psnr"] == pytest.approx(alone["psnr"]) and together[name]["images"] == 2
+    assert together["bicubic"]["relu1_2"] != together["nearest"]["relu1_2"]
 
 
 def test_degrade_and_pairs(tmp_path):
