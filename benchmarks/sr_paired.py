@@ -81,5 +81,6 @@ def main() -> None:
                       f"{r['high'] / per:+.2f} | {r['better']} of {r['images']} | {r['sign_p']:.2g} |")
         print()
 
+
 if __name__ == "__main__":
     main()

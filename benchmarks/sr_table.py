@@ -4,7 +4,7 @@
         [--models NAME ...] [--sets DIR ...]
 
 For each scale: bicubic, SRCNN, ℓ_pixel and ℓ_feat (the shipped models of that scale, by name),
-scored with :func:`course_lib.sr.evaluate` on each benchmark set (default: those of
+scored with :func:`course_lib.sr.evaluate_models` on each benchmark set (default: those of
 ``COURSE_DATA``): PSNR / SSIM on Y, the feature distance (eq. 2) to the HR image at relu2_2 and
 relu3_3 of the paper's VGG-16, and the sharpness ratio to the HR image (1: the HR image's edge
 energy). ``--blur`` makes the LR inputs with the paper's Gaussian blur first (σ; 0 is the
@@ -37,7 +37,7 @@ def main() -> None:
     from course_lib import data
     from course_lib.checkpoints import load_model
     from course_lib.hparams import SR_PERCEPTUAL_LAYERS
-    from course_lib.sr import evaluate
+    from course_lib.sr import evaluate_models
     from course_lib.vgg import loss_network
 
     sets = [Path(s) for s in args.sets] if args.sets else list(data.sr_sets().values())
@@ -46,14 +46,19 @@ def main() -> None:
     print(f"σ = {args.blur:g}{matched}. PSNR (dB) / SSIM on Y · relu2_2 / relu3_3 distance (×10³) · sharpness ratio\n")
     print("| scale | method | " + " | ".join(s.name for s in sets) + " |\n|---|---|" + "---|" * len(sets))
     for scale in args.scales:
-        for name in args.models or METHODS[scale]:
-            model = None if name == "bicubic" else load_model(name)
-            cells = []
-            for folder in sets:
-                r = evaluate(model, folder, scale, blur=args.blur, match=args.match and model is not None,
-                             loss_net=net)
-                cells.append(f"{r['psnr']:.2f} / {r['ssim']:.4f} · {r['relu2_2'] / 1e3:.1f} / "
-                             f"{r['relu3_3'] / 1e3:.1f} · {r['sharpness_ratio']:.2f}")
+        models = {name: None if name == "bicubic" else load_model(name) for name in args.models or METHODS[scale]}
+        bicubic = {n: m for n, m in models.items() if m is None}
+        networks = {n: m for n, m in models.items() if m is not None}
+        results: dict[Path, dict[str, dict]] = {}
+        for folder in sets:  # bicubic is never matched; the networks share each set's LR inputs and HR features
+            results[folder] = {}
+            for group, match in ((bicubic, False), (networks, args.match)):
+                if group:
+                    results[folder].update(evaluate_models(group, folder, scale, blur=args.blur, match=match,
+                                                           loss_net=net))
+        for name in models:
+            cells = [f"{r['psnr']:.2f} / {r['ssim']:.4f} · {r['relu2_2'] / 1e3:.1f} / {r['relu3_3'] / 1e3:.1f} · "
+                     f"{r['sharpness_ratio']:.2f}" for r in (results[folder][name] for folder in sets)]
             print(f"| ×{scale} | `{name}` | " + " | ".join(cells) + " |", flush=True)
 
 
