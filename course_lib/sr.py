@@ -29,7 +29,7 @@ from torch import nn
 from torchvision.transforms import functional as TF
 
 from . import data
-from .config import device_of
+from .config import device_of, progress
 from .images import load_image, quantize, resize
 from .metrics import feature_distance, features, psnr_ssim, sharpness_ratio
 
@@ -119,10 +119,11 @@ def _hr_images(folder: Path, scale: int) -> tuple[list[tuple[str, torch.Tensor]]
 def evaluate_models(models: dict[str, nn.Module | None], folder: Path, scale: int, blur: float = 0.0,
                     match: bool = False, degrade_fn=degrade, loss_net: nn.Module | None = None) -> dict[str, dict]:
     """:func:`evaluate` for several models (None: bicubic) on the same images, by name: each LR
-    input and the HR image's features are made once for all of them."""
+    input and the HR image's features are made once for all of them. A progress bar counts the
+    images (``COURSE_PROGRESS``)."""
     images, cropped = _hr_images(Path(folder), scale)
     scores: dict[str, dict[str, dict]] = {name: {} for name in models}
-    for image, hr in images:
+    for image, hr in progress(images, desc=f"{Path(folder).name} ×{scale}", unit="image", leave=False):
         lr = quantize(degrade_fn(hr, scale, blur))
         target = None if loss_net is None else features(hr, loss_net, border=scale)
         for name, model in models.items():
