@@ -6,6 +6,7 @@ import re
 import shutil
 import signal
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -338,9 +339,12 @@ def test_train_style_help_shows_the_defaults_read_from_the_hyper_parameters(caps
 def test_stylize_folder_onnx_and_bad_input(images, random_vgg, tmp_path, capsys):
     small_run(images, random_vgg, tmp_path / "run", 2)
     model = tmp_path / "run" / "checkpoint.pt"
-    code, out, err = run_cli(capsys, "stylize", "--model", model, "--input", images, "--output", tmp_path / "out",
-                             "--export-onnx", tmp_path / "net.onnx")
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        code, out, err = run_cli(capsys, "stylize", "--model", model, "--input", images, "--output", tmp_path / "out",
+                                 "--export-onnx", tmp_path / "net.onnx")
     assert code == 0, err
+    assert not [str(w.message) for w in shown if issubclass(w.category, UserWarning)]  # no exporter internals
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{i}.jpg" for i in range(6)]
     assert len(out.splitlines()) == 6 and "ONNX model written" in err  # results on stdout, status on stderr
 
