@@ -9,7 +9,8 @@ differences (first − other) of each of ``--metrics`` (a feature distance of eq
 of the paper's VGG-16, lower is nearer; or PSNR in dB), its 95 % bootstrap interval over images
 (scipy's BCa, a fixed seed), how many images favour the first model, and the two-sided sign
 test's p-value on that count. An interval that contains 0 means the sets cannot tell the two
-models apart on that metric. One markdown table per metric on standard output.
+models apart on that metric. One markdown table per metric on standard output, whose rows name
+both models, so that the rows of several runs (say ×8 and ×4) can stand under one header.
 """
 
 from __future__ import annotations
@@ -68,16 +69,17 @@ def main() -> None:
     first = args.models[0]
     for metric in args.metrics:
         unit, per = (" (×10³)", 1e3) if metric.startswith("relu") else (" (dB)", 1.0)
-        print(f"×{args.scale}, σ = {args.blur:g}: `{first}` − other, per image, {metric}{unit}; "
-              f"{'lower' if LOWER_IS_BETTER[metric] else 'higher'} is better\n")
-        print("| other | set | mean difference | 95 % interval | images where "
-              f"`{first}` is better | sign test p |\n|---|---|---|---|---|---|")
+        better = "is nearer" if metric.startswith("relu") else "has the higher PSNR"
+        print(f"×{args.scale}, σ = {args.blur:g}, {metric}{unit}; {'lower' if LOWER_IS_BETTER[metric] else 'higher'} "
+              f"is better\n")
+        print(f"| first | other | set | mean difference (first − other) | 95 % interval | images where the first "
+              f"{better} | sign test p |\n|---|---|---|---|---|---|---|")
         for other in args.models[1:]:
             for folder in sets:
                 a, b = ({image: s[metric] for image, s in scores[folder.name][name]["per_image"].items()}
                         for name in (first, other))
                 r = paired(a, b, LOWER_IS_BETTER[metric], args.resamples)
-                print(f"| `{other}` | {folder.name} | {r['mean'] / per:+.2f} | {r['low'] / per:+.2f} … "
+                print(f"| `{first}` | `{other}` | {folder.name} | {r['mean'] / per:+.2f} | {r['low'] / per:+.2f} … "
                       f"{r['high'] / per:+.2f} | {r['better']} of {r['images']} | {r['sign_p']:.2g} |")
         print()
 
