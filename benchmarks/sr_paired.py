@@ -68,8 +68,8 @@ def main() -> None:
               for folder in sets}  # set -> model -> scores
     first = args.models[0]
     for metric in args.metrics:
-        unit, per = (" (×10³)", 1e3) if metric.startswith("relu") else (" (dB)", 1.0)
-        better = "is nearer" if metric.startswith("relu") else "has the higher PSNR"
+        unit, per, better = (" (×10³)", 1e3, "is nearer") if metric.startswith("relu") else \
+            (" (dB)", 1.0, "has the higher PSNR")
         print(f"×{args.scale}, σ = {args.blur:g}, {metric}{unit}; {'lower' if LOWER_IS_BETTER[metric] else 'higher'} "
               f"is better\n")
         print(f"| first | other | set | mean difference (first − other) | 95 % interval | images where the first "
