@@ -286,8 +286,8 @@ def test_the_cpu_allocators_failure_names_the_settings_that_size_it(workspace, t
            tmp_path / "r", "--style-size", "64"], 1)
 
 
-@pytest.mark.parametrize("command, kinds", [("upscale", ("sr", "srcnn")), ("translate", ("pix2pix", "cyclegan")),
-                                            ("stylize", ("style",))])
+@pytest.mark.parametrize("command, kinds", [("upscale", ("sr", "srcnn")), ("eval-sr", ("sr", "srcnn")),
+                                            ("translate", ("pix2pix", "cyclegan")), ("stylize", ("style",))])
 def test_every_model_options_help_lists_the_shipped_models_it_takes(command, kinds, capsys):
     import re
 
@@ -299,6 +299,21 @@ def test_every_model_options_help_lists_the_shipped_models_it_takes(command, kin
     for name, path in shipped_models().items():
         fits = load_checkpoint(path)["model_config"]["kind"] in kinds
         assert (name in words) == fits, (command, name)
+
+
+def test_commands_read_the_shipped_models_only_to_show_a_help(monkeypatch):
+    """Listing them reads every shipped model: a cost each command would pay at its start."""
+    from course_lib import checkpoints
+    from course_lib.cli import parser
+
+    def refuse():
+        raise AssertionError("the shipped models were read without --help")
+
+    monkeypatch.setattr(checkpoints, "shipped_models", refuse)
+    args = parser().parse_args(["upscale", "--model", "sr4-pixel", "--input", "a.png", "--output", "b.png"])
+    assert args.model == "sr4-pixel"
+    with pytest.raises(AssertionError, match="without --help"):
+        parser().parse_args(["upscale", "--help"])
 
 
 def test_init_from_nan_weights_is_refused_without_a_misleading_word(workspace, tmp_path, capsys):

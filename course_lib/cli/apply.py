@@ -12,11 +12,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..checkpoints import Checkpoint, load_model, resolve, shipped_names
+from ..checkpoints import Checkpoint, load_model, resolve
 from ..config import say
 from ..data import list_images
 from ..video_files import VIDEO_SUFFIXES
-from .options import Help, device, non_negative, positive, weight
+from .options import SHIPPED, Help, device, model_option, non_negative, positive, weight
 
 
 def _translate(args: argparse.Namespace) -> int:
@@ -211,16 +211,10 @@ def _stylize(args: argparse.Namespace) -> int:
     return 0
 
 
-def shipped_help(kinds: tuple[str, ...]) -> str:
-    """The names of the shipped models of ``kinds``, for a --model option's help."""
-    return ", ".join(shipped_names(kinds)) or "none yet"
-
-
 def _model_options(p: argparse.ArgumentParser, trained_by: str, kinds: tuple[str, ...], video: str = "") -> None:
     """The options of the commands that apply a trained network (stylize, upscale, translate);
     ``video``: what the command does with a video file, for --input's help."""
-    p.add_argument("--model", required=True, help=f"checkpoint.pt written by {trained_by}, or the name of a "
-                                                  f"shipped model: {shipped_help(kinds)}")
+    model_option(p, f"checkpoint.pt written by {trained_by}, or the name of a shipped model: {SHIPPED}", kinds)
     p.add_argument("--input", required=True, help="an image, or a folder of images" + video)
     p.add_argument("--output", required=True, help="output image (or folder, for a folder input)")
     p.add_argument("--overwrite", action="store_true", help="allow writing over input files")

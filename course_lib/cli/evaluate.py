@@ -11,8 +11,8 @@ from .. import data
 from ..checkpoints import load_model
 from ..config import say
 from ..hparams import SR_PERCEPTUAL_LAYERS
-from .apply import match_histogram_option, shipped_help
-from .options import Help, device, weight
+from .apply import match_histogram_option
+from .options import SHIPPED, Help, device, model_option, weight
 
 
 def _eval_sr(args: argparse.Namespace) -> int:
@@ -51,9 +51,8 @@ def register(commands) -> None:
     """Add ``eval-sr`` to ``commands``."""
     ev = commands.add_parser("eval-sr", formatter_class=Help,
                              help="PSNR/SSIM on Y of a model or of bicubic upscaling on benchmark sets")
-    ev.add_argument("--model", required=True,
-                    help=f"checkpoint.pt written by train-sr, a shipped model's name ({shipped_help(('sr', 'srcnn'))}), "
-                         f"or 'bicubic'")
+    model_option(ev, f"checkpoint.pt written by train-sr, a shipped model's name ({SHIPPED}), or 'bicubic'",
+                 ("sr", "srcnn"))
     ev.add_argument("--scale", type=int, choices=(2, 4, 8), required=True, help="upscaling factor")
     ev.add_argument("--sets", nargs="+", default=None,
                     help="folders of HR images (default: the benchmark sets of COURSE_DATA or the cache)")

@@ -16,11 +16,19 @@ from ..hparams import Schedule, Variants
 T = TypeVar("T", bound=Schedule)
 
 
+SHIPPED = "{shipped}"  # where a --model option's help lists the shipped models it takes (model_option)
+
+
 class Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows "(default: …)" only where there is a default worth showing."""
+    """Shows "(default: …)" only where there is a default worth showing, and the shipped models of
+    a ``--model`` option (:func:`model_option`)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
+        if SHIPPED in text:
+            from ..checkpoints import shipped_names
+
+            text = text.replace(SHIPPED, ", ".join(shipped_names(action.shipped_kinds)) or "none yet")  # type: ignore[attr-defined]
         if action.required or action.default in (None, False, argparse.SUPPRESS) or "%(default)" in text:
             return text
         return super()._get_help_string(action) or text
@@ -32,6 +40,14 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         self.print_usage(sys.stderr)
         self.exit(2, f"error: {message}\n")
+
+
+def model_option(p: argparse.ArgumentParser, text: str, kinds: tuple[str, ...]) -> None:
+    """``--model``: a checkpoint, or the name of a shipped model of one of ``kinds``, which its help
+    lists where ``text`` says ``{shipped}``. They are looked up only when the help is shown: naming
+    them reads every shipped model, which cost each command half a second at its start."""
+    action = p.add_argument("--model", required=True, help=text)
+    action.shipped_kinds = kinds  # type: ignore[attr-defined]
 
 
 def positive(text: str) -> int:
