@@ -316,6 +316,28 @@ def test_commands_read_the_shipped_models_only_to_show_a_help(monkeypatch):
         parser().parse_args(["upscale", "--help"])
 
 
+def test_a_model_option_survives_the_help_check_of_python_3_14(monkeypatch):
+    """Python ≥ 3.14 expands each help with the parser's formatter inside add_argument, before
+    model_option has said which kinds the option takes: that must neither fail nor read a model."""
+    from course_lib import checkpoints
+    from course_lib.cli.options import SHIPPED, Help, Parser, model_option
+
+    class Checking(Parser):
+        def add_argument(self, *args, **kwargs):
+            action = super().add_argument(*args, **kwargs)
+            self._get_formatter()._expand_help(action)  # what Python 3.14's _check_help does
+            return action
+
+    def refuse():
+        raise AssertionError("the shipped models were read while the help was checked")
+
+    monkeypatch.setattr(checkpoints, "shipped_models", refuse)
+    p = Checking(formatter_class=Help)
+    model_option(p, f"a shipped model: {SHIPPED}", ("sr",))
+    monkeypatch.undo()
+    assert "sr4-pixel" in p.format_help()
+
+
 def test_init_from_nan_weights_is_refused_without_a_misleading_word(workspace, tmp_path, capsys):
     from course_lib.checkpoints import read as load_checkpoint
 

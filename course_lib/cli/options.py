@@ -25,10 +25,11 @@ class Help(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if SHIPPED in text:
+        kinds = getattr(action, "shipped_kinds", None)  # absent while Python ≥ 3.14 checks the help in add_argument
+        if kinds is not None:
             from ..checkpoints import shipped_names
 
-            text = text.replace(SHIPPED, ", ".join(shipped_names(action.shipped_kinds)) or "none yet")  # type: ignore[attr-defined]
+            text = text.replace(SHIPPED, ", ".join(shipped_names(kinds)) or "none yet")
         if action.required or action.default in (None, False, argparse.SUPPRESS) or "%(default)" in text:
             return text
         return super()._get_help_string(action) or text
