@@ -39,7 +39,9 @@ def test_stylize_keeps_the_photos_colours_when_asked(tmp_path, capsys):
     from course_lib.images import load_image, save_image
     from course_lib.runs import TrainConfig
 
-    model = build("style", width=8)
+    with torch.random.fork_rng():  # an untrained model whose colours are fixed, whatever ran before
+        torch.manual_seed(0)
+        model = build("style", width=8)
     torch.save({"model": model.state_dict(), "model_config": model.config, "train_config": vars(TrainConfig())},
                tmp_path / "m.pt")
     photo = images(4)
@@ -52,6 +54,10 @@ def test_stylize_keeps_the_photos_colours_when_asked(tmp_path, capsys):
                     "--output", tmp_path / "plain.png")
     assert plain[0] == 0
     photo = load_image(tmp_path / "p.png")
-    distances = {m: color.color_distance(load_image(tmp_path / f"{m}.png"), photo)
-                 for m in ("plain", "luminance", "histogram")}
-    assert distances["histogram"] < distances["plain"] and distances["luminance"] < distances["plain"], distances
+    out = {m: load_image(tmp_path / f"{m}.png") for m in ("plain", "luminance", "histogram")}
+    # luminance keeps the photo's chroma (I, Q) pixel by pixel, up to clamping; its luma is the
+    # stylised one's, so its colour statistics may still be far from the photo's
+    chroma = {m: float((color.to_yiq(x)[:, 1:] - color.to_yiq(photo)[:, 1:]).abs().mean()) for m, x in out.items()}
+    assert chroma["luminance"] < 0.2 * chroma["plain"], chroma
+    # histogram gives the photo's colour statistics (mean and covariance)
+    assert color.color_distance(out["histogram"], photo) < 0.1 * color.color_distance(out["plain"], photo)
