@@ -2,7 +2,7 @@
 #   make lab    set up .venv if needed, then open the course in JupyterLab
 #   make test   set up .venv if needed, then run the whole test suite
 #   make test-fast  the developer tier: everything but the slow tiers (notebooks, browser, packaging)
-# Options: PORT=8888  LAB_ARGS="--no-browser"  PYTEST_ARGS="-x -k vgg"
+# Options: PORT=8888  LAB_ARGS="--no-browser"  PYTEST_ARGS="-x -k vgg"  TEST_JOBS=2
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -12,6 +12,10 @@ PORT ?= 8888
 LAB_ARGS ?=
 ROOT_ARG := $(if $(filter 0,$(shell id -u)),--allow-root)  # containers and CI run as root
 PYTEST_ARGS ?=
+# pytest-xdist workers (tests/conftest.py): 2 suits the 2-core machines CI runs on; 0 runs the
+# suite in one process. --dist loadscope keeps each test file, and each notebook, on one worker.
+TEST_JOBS ?= 2
+PARALLEL := -n $(TEST_JOBS) --dist loadscope
 NOTEBOOKS ?= solutions/*.ipynb  # e.g. NOTEBOOKS="solutions/0[1-3]*.ipynb"
 
 # Kernels run in the notebook's folder: relative COURSE_DATA / COURSE_CACHE paths are made absolute here.
@@ -28,10 +32,10 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=. $(ROOT_ARG) $(LAB_ARGS)
 
 test: $(STAMP)
-	COURSE_MODE=$${COURSE_MODE:-fast} $(BIN)/python -m pytest $(PYTEST_ARGS)
+	COURSE_MODE=$${COURSE_MODE:-fast} $(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	COURSE_MODE=$${COURSE_MODE:-fast} $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	COURSE_MODE=$${COURSE_MODE:-fast} $(BIN)/python -m pytest $(PARALLEL) -m "not slow" $(PYTEST_ARGS)
 
 setup: $(STAMP)
 

@@ -9,6 +9,12 @@ Before collection (``pytest_configure``):
   executed or touched by the tests. A run that deselects them (``-m "not notebooks"``, or
   ``make test-fast``) neither generates nor collects them.
 
+``make test`` runs the suite in parallel (pytest-xdist, ``-n 2 --dist loadscope``: each test
+file, and each notebook's cells, stay on one worker). The controller makes the student copies
+before the workers start; each worker has its own hermetic home, and shares the cores with the
+others (``OMP_NUM_THREADS``, unless set, is the CPU count over the worker count; the notebooks'
+kernels inherit it), so that two workers on two cores do not fight over them.
+
 Tiers (markers, all run by ``make test``): ``notebooks`` (nbval over the student copies),
 ``browser`` (JupyterLab in Chromium), ``packaging`` (a fresh install of the wheel) and ``slow``
 (these three, and any test marked so); ``make test-fast`` runs ``-m "not slow"``.
@@ -42,6 +48,10 @@ def pytest_configure(config):
                              ("XDG_DATA_HOME", "xdg/data")]:
         os.environ[variable] = str(home / folder)
     sys.path.insert(0, str(ROOT / "tools"))
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker of ``make test``'s ``-n``: see the docstring
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+        return
     shutil.rmtree(STUDENT_COPIES, ignore_errors=True)
     if _selects_notebooks(config.option.markexpr):
         from make_student import render
