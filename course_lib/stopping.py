@@ -1,5 +1,6 @@
 """Stopping a run without losing it: Ctrl-C and SIGTERM become :class:`Interrupted` in the
-training loop, which saves a checkpoint first, and data-loading workers leave both signals to it."""
+training loop at the end of the step under way, which saves a checkpoint first, and data-loading
+workers leave both signals to it."""
 
 from __future__ import annotations
 
@@ -16,19 +17,33 @@ class Interrupted(KeyboardInterrupt):
         self.signal = signum
 
 
+class StopRequest:
+    """The stop signal received so far (``None``: none), for the loop to act on between steps."""
+
+    signal: int | None = None
+
+
 @contextmanager
-def signals_as_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGINT raise :class:`Interrupted` while training, so that a checkpoint is
-    saved (also where SIGINT was ignored, as in a background job)."""
+def signals_as_interrupt() -> Iterator[StopRequest]:
+    """SIGTERM and SIGINT ask training to stop: the loop finishes the step under way, then raises
+    :class:`Interrupted` (it checks ``request.signal``), so that a checkpoint is saved (also where
+    SIGINT was ignored, as in a background job). A signal never lands inside a step: raised
+    while a batch came from a data-loading worker, it broke the hand-over of the batch's file
+    descriptors, and the worker printed a ConnectionResetError traceback. A second signal raises
+    at once, for a step that never ends."""
+    request = StopRequest()
+
     def handler(signum, frame):
-        raise Interrupted(signum)
+        if request.signal is not None:
+            raise Interrupted(signum)
+        request.signal = signum
     try:
         previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:  # not the main thread: leave the signals alone
-        yield
+        yield request
         return
     try:
-        yield
+        yield request
     finally:
         for s, old in previous.items():
             signal.signal(s, old)

@@ -8,11 +8,12 @@ torch.compile; a DataLoader with workers and pinned memory over random crops; pr
 with the losses.
 
 Nothing is lost: checkpoints are written atomically and resume exactly (also after ``kill
--9``); Ctrl-C and SIGTERM save one; a lock keeps a second run out of the folder; a run resumed
-with other settings is refused (its fingerprint differs), and ``restart`` starts over keeping
-the old checkpoint; a step with non-finite gradients is skipped, several in a row stop
-training, and no non-finite tensor is ever saved; a loss that jumps keeps the checkpoint from
-before it; an unreadable training image is skipped and listed in ``skipped.txt``.
+-9``); Ctrl-C and SIGTERM save one after the step under way; a lock keeps a second run out of
+the folder; a run resumed with other settings is refused (its fingerprint differs), and
+``restart`` starts over keeping the old checkpoint; a step with non-finite gradients is
+skipped, several in a row stop training, and no non-finite tensor is ever saved; a loss that
+jumps keeps the checkpoint from before it; an unreadable training image is skipped and listed in
+``skipped.txt``.
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ def train(model: nn.Module, objective: Objective, dataset: torch.utils.data.Data
     (:func:`course_lib.runs.fingerprint`), and refused with the list of differences otherwise;
     ``restart`` moves it aside and starts over. A finished run is reused and says so.
     ``sample_input`` is passed through the model every ``config.sample_every`` steps and saved to
-    ``out_dir/samples/``. Ctrl-C or SIGTERM saves a checkpoint and raises
-    :class:`course_lib.stopping.Interrupted`.
+    ``out_dir/samples/``. Ctrl-C or SIGTERM ends the step under way, saves a checkpoint and raises
+    :class:`course_lib.stopping.Interrupted`; a second one stops at once.
     ``step_fn``: a function like :func:`step` (a student's own) that then makes each update, in
     full precision; for objectives with one optimiser. ``record``: what else the checkpoint
     keeps about the run (its hyper-parameters), outside the fingerprint. Returns the loss
@@ -184,7 +185,7 @@ class Trainer:
         bad_run = torch.zeros((), device=device)  # consecutive non-finite steps, counted on the device
         first_step, mark = self.steps_done, 0.0
         try:
-            with signals_as_interrupt():
+            with signals_as_interrupt() as stop:
                 while self.steps_done < config.steps:
                     self.check_images()
                     losses, parts, bad = self.step(forward, to_device(next(batches), device, self.memory_format))
@@ -206,6 +207,8 @@ class Trainer:
                         if self.steps_done - first_step == 25:
                             say_projection((time.perf_counter() - mark) / 20, config.steps - self.steps_done, device)
                         mark = time.perf_counter()
+                    if stop.signal is not None:
+                        raise Interrupted(stop.signal)
         except KeyboardInterrupt as err:
             self.save()
             say(f"Interrupted at step {self.steps_done}; checkpoint saved in {self.path}. Run the same command "

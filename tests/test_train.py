@@ -313,6 +313,40 @@ def test_sigterm_and_ctrl_c_save_a_checkpoint(images, tmp_path, signum, code):
     assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] == stopped_at  # saved at the signal
 
 
+class SignalsWhileLoading(torch.utils.data.Dataset):
+    """``dataset``, sending this process ``count`` SIGTERMs while it loads its ``at``-th example."""
+
+    def __init__(self, dataset, at: int, count: int) -> None:
+        self.dataset, self.at, self.count, self.loaded = dataset, at, count, 0
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key):
+        self.loaded += 1
+        if self.loaded == self.at:
+            for _ in range(self.count):
+                os.kill(os.getpid(), signal.SIGTERM)
+        return self.dataset[key]
+
+
+@pytest.mark.parametrize("count, steps_done", [(1, 3), (2, 2)])
+def test_a_signal_ends_the_step_under_way_and_a_second_one_stops_at_once(images, random_vgg, tmp_path, count,
+                                                                         steps_done):
+    """A signal while the third batch loads: that step is made, then the run stops. (Raised
+    inside the loading, it broke the hand-over of a batch from a data-loading worker, whose
+    thread printed a traceback.) A second signal stops at once, before the step."""
+    model, objective, dataset = setup(images, random_vgg)
+    dataset = SignalsWhileLoading(dataset, at=5, count=count)  # batches of 2: the 5th example is in the 3rd batch
+    config = TrainConfig(steps=10, batch_size=2, num_workers=0, log_every=1, checkpoint_every=100)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Interrupted) as stop:
+        train(model, objective, dataset, tmp_path / "run", config)
+    assert stop.value.signal == signal.SIGTERM
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] == steps_done
+    assert signal.getsignal(signal.SIGTERM) == before  # the loop's handler is gone with it
+
+
 def test_interrupted_carries_the_signal():
     assert Interrupted(signal.SIGTERM).signal == signal.SIGTERM
 
