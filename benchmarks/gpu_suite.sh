@@ -44,6 +44,11 @@ sr() {
   wait
   for name in "${!jobs[@]}"; do
     scale=${name:2:1}; [ "${name:0:5}" = srcnn ] && scale=${name:5:1}
+    if [ ! -f "runs/gpu/$name/checkpoint.pt" ]; then  # SIGTERM came before training began (MINUTES too short)
+      echo "error: runs/gpu/$name/checkpoint.pt: no checkpoint, $name was stopped before its first step;" \
+           "give it more than $minutes minutes (see $OUT/$name.log)" | tee -a "$OUT/$name.log" >&2
+      continue
+    fi
     "$python" -m course_lib eval-sr --model "runs/gpu/$name/checkpoint.pt" --scale "$scale" --perceptual \
       > "$OUT/$name.eval.json" 2>> "$OUT/$name.log" &
   done
